@@ -13,7 +13,11 @@ import Testing
     func buildID_rejectsHostileText(_ text: String) {
         #expect(BuildID(text) == nil)
         #expect(WorkerID(text) == nil)
-        #expect(SecretToken(presented: text) == nil || text.isEmpty == false && text.count <= 128 && false)
+    }
+
+    @Test(arguments: ["", "a/b", "../x", "a\u{0}", "a=b", String(repeating: "a", count: 129)])
+    func secretToken_rejectsMalformedPresentation(_ text: String) {
+        #expect(SecretToken(presented: text) == nil)
     }
 
     @Test func buildID_ordersBytewise() {
