@@ -3,7 +3,7 @@
 /// Anything a client sends is checked against it before it is used anywhere, so an identifier can never
 /// carry a path separator, a dot, a NUL byte or a quote into a storage key, a log line or a query.
 enum URLSafeAlphabet {
-    static let characters: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-".utf8)
+    static let characters: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
 
     static func contains(_ byte: UInt8) -> Bool {
         switch byte {

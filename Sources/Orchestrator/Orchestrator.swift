@@ -32,7 +32,13 @@ public struct Orchestrator: Sendable {
     func transaction<Result: Sendable>(
         _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
-        try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+        do {
+            return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+        } catch let error as PostgresTransactionError {
+            // The transaction was rolled back because the body refused: callers want the refusal itself.
+            if let refusal = error.closureError, error.rollbackError == nil { throw refusal }
+            throw error
+        }
     }
 
     /// Queues a wake-up for long-polls on every controller process; delivered when the transaction commits.

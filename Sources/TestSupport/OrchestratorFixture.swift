@@ -11,6 +11,7 @@ public struct OrchestratorFixture: Sendable {
     public let client: PostgresClient
 
     /// Runs `body` with a migrated schema and an Orchestrator configured by `configure`.
+    @discardableResult
     public static func run<Result: Sendable>(
         configure: (inout OrchestratorConfiguration) -> Void = { _ in },
         _ body: (OrchestratorFixture) async throws -> Result

@@ -1,6 +1,6 @@
-public import Foundation
+import Foundation
 public import Logging
-public import Orchestrator
+import Orchestrator
 public import PostgresNIO
 
 /// A throwaway schema in the test cluster that `scripts/test.sh` starts, so tests run in parallel, each alone.
@@ -31,7 +31,7 @@ public struct TestDatabase: Sendable {
         let base = try baseConfiguration()
         let schema = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(20)
         let logger = Logger(label: "test-db")
-        try await withClient(base, logger: logger) { admin in
+        _ = try await withClient(base, logger: logger) { admin in
             try await admin.query("CREATE SCHEMA \(unescaped: schema)", logger: logger)
         }
         var configuration = base
@@ -51,7 +51,7 @@ public struct TestDatabase: Sendable {
     }
 
     private func drop(base: PostgresClient.Configuration, logger: Logger) async throws {
-        try await Self.withClient(base, logger: logger) { admin in
+        _ = try await Self.withClient(base, logger: logger) { admin in
             try await admin.query("DROP SCHEMA \(unescaped: schema) CASCADE", logger: logger)
         }
     }

@@ -73,6 +73,7 @@ public struct WorkerRecord: Sendable {
 /// Figures of `/api/builds/statistics`.
 public struct BuildStatistics: Sendable, Equatable {
     public var total = 0, pending = 0, assigned = 0, building = 0, completed = 0, failed = 0, cancelled = 0
+    public init() {}
 }
 
 /// Figures of the public `/api/stats`.
@@ -84,6 +85,7 @@ public struct PublicStatistics: Sendable, Equatable {
     public var totalBuilds = 0
     public var totalBuildTimeMs: Int64 = 0
     public var totalCpuCycles: Int64 = 0
+    public init() {}
 }
 
 /// A diagnostics report of a worker.

@@ -41,7 +41,10 @@ extension Orchestrator {
         switch build.status {
         case .cancelled: return OrchestratorError(.buildCancelled, buildID: id)
         case .completed, .failed: return OrchestratorError(.buildFinished, buildID: id)
-        case .pending, .assigned, .building:
+        case .pending:
+            // Re-queued since: whatever attempt the caller holds is over.
+            return OrchestratorError(.staleAttempt, buildID: id)
+        case .assigned, .building:
             return OrchestratorError(build.attempt == attempt ? .notActive : .staleAttempt, buildID: id)
         }
     }
