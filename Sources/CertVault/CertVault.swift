@@ -25,6 +25,8 @@ public import Identifiers
 public struct CertVault: Sendable {
     /// The default largest bundle accepted: 10 MiB (a real bundle is a few hundred KiB).
     public static let maxBundleBytes = 10 * 1024 * 1024
+    /// The highest limit `init` accepts: what a 32-bit EVP length can hold once the blob's framing is added.
+    public static let maxAcceptedBundleLimit = Int(Int32.max) - Envelope.blobOverhead
 
     /// The master keys.
     public let keyRing: KeyRing
@@ -34,10 +36,14 @@ public struct CertVault: Sendable {
 
     /// A vault over `storage` with the keys of `keyRing`.
     ///
-    /// - Parameter maxBundleBytes: the largest bundle accepted, in bytes; must be positive. Defaults to
-    ///   ``maxBundleBytes`` (10 MiB).
+    /// - Parameter maxBundleBytes: the largest bundle accepted, in bytes: positive and below 2 GiB (OpenSSL takes
+    ///   32-bit lengths). Defaults to ``maxBundleBytes`` (10 MiB). The executable validates its setting before
+    ///   calling this; a value out of range here is a programming error and traps.
     public init(keyRing: KeyRing, storage: any SealedBlobStorage, maxBundleBytes: Int = CertVault.maxBundleBytes) {
-        precondition(maxBundleBytes > 0, "CertVault.maxBundleBytes must be positive")
+        precondition(
+            (1...Self.maxAcceptedBundleLimit).contains(maxBundleBytes),
+            "CertVault.maxBundleBytes must be between 1 and \(Self.maxAcceptedBundleLimit)"
+        )
         self.keyRing = keyRing
         self.storage = storage
         self.maxBundleBytes = maxBundleBytes
@@ -47,7 +53,8 @@ public struct CertVault: Sendable {
     public var currentKeyVersion: Int { keyRing.currentVersion }
 
     /// Encrypts `plaintext` for `build`, stores the blob (replacing any earlier one) and returns the wrapped data
-    /// key for the caller to store. `plaintext` is not modified; wipe it when done.
+    /// key for the caller to store. `plaintext` is not modified; wipe it when done. If the caller then fails to
+    /// store the key, it should ``destroy(for:)`` the blob: without its key the blob is useless but not gone.
     ///
     /// - Throws: ``VaultError/Code/bundleTooLarge``, ``VaultError/Code/cryptoFailure``,
     ///   ``VaultError/Code/storageFailure``.

@@ -18,6 +18,13 @@ import Testing
         #expect(ring.versions == [1])
     }
 
+    @Test func load_valueWithTrailingNewline_isAccepted() throws {
+        // What `echo "$KEY" > secret` and many env-file loaders leave behind.
+        let key = freshKey()
+        let ring = try KeyRing.load(environmentValue: key.base64 + "\n", filePath: nil)
+        #expect(ring.versions == [1])
+    }
+
     @Test func load_versionedListInTheVariable_takesTheHighestAsCurrent() throws {
         let (one, two, five) = (freshKey(), freshKey(), freshKey())
         let value = "2:\(two.base64), 1:\(one.base64) ,5:\(five.base64)"

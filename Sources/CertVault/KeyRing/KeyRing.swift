@@ -189,9 +189,10 @@ struct KeyEntry {
 }
 
 extension Substring {
-    /// Drops spaces, tabs and carriage returns at both ends (a key file written on Windows ends lines in CRLF).
+    /// Drops spaces, tabs and line ends at both ends: an environment file or secret mount often leaves a trailing
+    /// newline on the value, and a key file written on Windows ends its lines in CRLF.
     func trimmingWhitespace() -> Substring {
-        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r" }
+        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0.isNewline }
         guard let first = firstIndex(where: { !isSpace($0) }) else { return self[endIndex...] }
         let last = lastIndex(where: { !isSpace($0) })!
         return self[first...last]
