@@ -41,6 +41,15 @@ import Testing
         #expect(error.description.contains("VAULT_MASTER_KEY_FILE"))
     }
 
+    @Test func load_fromAnEnvironmentDictionary_readsTheFileVariable() throws {
+        let key = freshKey()
+        let ring = try withKeyFile("4:\(key.base64)\n") { path in
+            try KeyRing.load(environment: ["VAULT_MASTER_KEY_FILE": path, "UNRELATED": "x"])
+        }
+        #expect(ring.versions == [4])
+        #expect(vaultError { try KeyRing.load(environment: [:]) }?.code == .missingMasterKey)
+    }
+
     @Test func load_bothSet_failsAsMalformed() throws {
         let error = try #require(vaultError { try KeyRing.load(environmentValue: freshKey().base64, filePath: "/k") })
         #expect(error.code == .malformedMasterKey)

@@ -113,6 +113,12 @@ public struct KeyRing: Sendable {
         }
     }
 
+    /// Loads the ring from an environment dictionary (`ProcessInfo.processInfo.environment`), reading
+    /// `VAULT_MASTER_KEY` and `VAULT_MASTER_KEY_FILE`; see ``load(environmentValue:filePath:)``.
+    public static func load(environment: [String: String]) throws -> KeyRing {
+        try load(environmentValue: environment[environmentVariable], filePath: environment[fileVariable])
+    }
+
     /// Parses the value of `VAULT_MASTER_KEY`: one bare base64 key (version 1) or `v:b64` entries joined by commas.
     init(environmentValue: String) throws {
         let name = Self.environmentVariable
