@@ -3,9 +3,9 @@
 # Its data stays; `scripts/down.sh && rm -rf .data` resets everything (keys included).
 set -euo pipefail
 
-# shellcheck source=lib/common.sh
+# shellcheck source=scripts/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
-# shellcheck source=lib/postgres.sh
+# shellcheck source=scripts/lib/postgres.sh
 source "$FAC_ROOT/scripts/lib/postgres.sh"
 
 DEV_PG_DIR="${FAC_DEV_PG_DIR:-$FAC_DATA/postgres}"

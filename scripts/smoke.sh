@@ -15,7 +15,7 @@
 # the script then gives that build back to the queue and stops.
 set -euo pipefail
 
-# shellcheck source=lib/common.sh
+# shellcheck source=scripts/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 BASE_URL="${BASE_URL:-http://127.0.0.1:3000}"

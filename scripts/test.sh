@@ -16,9 +16,9 @@
 # the throwaway cluster lives.
 set -euo pipefail
 
-# shellcheck source=lib/common.sh
+# shellcheck source=scripts/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
-# shellcheck source=lib/postgres.sh
+# shellcheck source=scripts/lib/postgres.sh
 source "$FAC_ROOT/scripts/lib/postgres.sh"
 
 cd "$FAC_ROOT"

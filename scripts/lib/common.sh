@@ -5,6 +5,7 @@
 #   FAC_DATA      absolute path of its local state folder, $FAC_ROOT/.data
 
 FAC_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
+# shellcheck disable=SC2034 # used by the scripts that source this file
 FAC_DATA="$FAC_ROOT/.data"
 
 # Section headers and messages go to stderr so that stdout stays usable by callers.
