@@ -122,6 +122,11 @@ pg_cluster_init() {
         esac
         shift
     done
+    # Check the owner first: another user's cluster looks empty to us (we cannot read it).
+    if [ -e "$dir" ] && { [ ! -r "$dir" ] || [ ! -x "$dir" ]; }; then
+        die "cannot read $dir: it belongs to $(stat -c %U "$dir") (run as that user, or remove it)"
+    fi
+    [ -d "$dir/data" ] && pg__check_ownership "$dir"
     [ -f "$dir/data/PG_VERSION" ] && return 0
 
     local bin sock owner
