@@ -44,6 +44,13 @@ trap 'exit 143' TERM
 
 # A test run killed with SIGKILL leaves its cluster running. Stop and remove the clusters of
 # test runs that no longer exist (concurrent runs from other checkouts are left alone).
+# owner_alive PID: a test.sh still running as PID (not a zombie, not a reused pid).
+owner_alive() {
+    local state
+    state="$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null || true)"
+    [ -n "$state" ] && [ "$state" != Z ] && tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -q 'test\.sh'
+}
+
 sweep_stale_clusters() {
     local d pid
     for d in "${TMPDIR:-/tmp}"/fac-test-pg.*; do
@@ -51,7 +58,7 @@ sweep_stale_clusters() {
         # Only our own clusters (another user's are theirs to clean up).
         [ "$(stat -c %U "$d")" = "$(pg_os_user)" ] || continue
         pid="$(cat "$d/owner.pid" 2>/dev/null || true)"
-        if [ -n "$pid" ] && [ -d "/proc/$pid" ]; then continue; fi
+        if [ -n "$pid" ] && owner_alive "$pid"; then continue; fi
         # Young folders without a pid file may belong to a run that is still starting.
         if [ -z "$pid" ] && [ -z "$(find "$d" -maxdepth 0 -mmin +10 2>/dev/null)" ]; then continue; fi
         info "removing stale test cluster $d"
