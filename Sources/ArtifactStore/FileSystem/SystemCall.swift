@@ -1,0 +1,137 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A failed system call: its name and `errno`, never the path it was given (descriptions reach logs).
+struct SystemCallError: Error, CustomStringConvertible {
+    let call: String
+    let errno: Int32
+
+    var description: String { "\(call): \(String(cString: strerror(errno))) (errno \(errno))" }
+
+    /// The volume is full or over quota: the store cannot take writes, which is not a fault of this blob.
+    var isOutOfSpace: Bool { errno == ENOSPC || errno == EDQUOT }
+    /// The name does not exist.
+    var isMissing: Bool { errno == ENOENT }
+    /// Something that is not what we created stands where a folder or file of ours should be: a symlink (`ELOOP`
+    /// from `O_NOFOLLOW`) or a file in place of a folder (`ENOTDIR`).
+    var isForeignObject: Bool { errno == ELOOP || errno == ENOTDIR || errno == EMLINK }
+}
+
+/// Thin, blocking wrappers around the system calls the filesystem driver needs. Call them only on the thread pool.
+///
+/// Every name below the store's root is opened relative to a folder descriptor with `O_NOFOLLOW`, so a symlink
+/// planted anywhere inside the store is refused instead of followed.
+enum SystemCall {
+    static let fileMode: mode_t = 0o600
+    static let folderMode: mode_t = 0o700
+
+    /// Calls `body` until it does not fail with `EINTR`; throws on any other failure.
+    @discardableResult
+    static func check<T: BinaryInteger>(_ call: String, _ body: () -> T) throws -> T {
+        while true {
+            let result = body()
+            if result >= 0 { return result }
+            let code = currentErrno()
+            if code != EINTR { throw SystemCallError(call: call, errno: code) }
+        }
+    }
+
+    /// Opens the store's root folder (the root itself may be a symlink set up by the operator).
+    static func openRoot(_ path: String) throws -> Int32 {
+        try check("open(root)") { open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+    }
+
+    /// Opens the folder `name` inside `parent`, never following a symlink; creates it first when `create` is set.
+    /// Returns the descriptor and whether this call created the folder (so the caller can fsync the parent).
+    static func openFolder(_ name: String, in parent: Int32, create: Bool) throws -> (fd: Int32, created: Bool) {
+        var created = false
+        if create {
+            if mkdirat(parent, name, folderMode) == 0 {
+                created = true
+            } else if currentErrno() != EEXIST {
+                throw SystemCallError(call: "mkdirat", errno: currentErrno())
+            }
+        }
+        let fd = try check("openat(folder)") { openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
+        return (fd, created)
+    }
+
+    /// Opens `components` one folder at a time below the root at `rootPath`; closes everything but the result.
+    static func openFolderChain(root rootPath: String, _ components: [String], create: Bool) throws -> Int32 {
+        var current = try openRoot(rootPath)
+        for component in components {
+            defer { _ = close(current) }
+            let (next, created) = try openFolder(component, in: current, create: create)
+            // A new folder's entry lives in its parent: make the parent durable too, or a crash could lose the
+            // folder, and with it a blob we already reported as committed.
+            if created { _ = fsync(current) }
+            current = next
+        }
+        return current
+    }
+
+    /// Opens an existing regular file for reading without following a symlink and without blocking on a FIFO.
+    /// Anything that is not a regular file is reported as `ENOENT`: it is not a blob we wrote.
+    static func openRegularFile(_ name: String, in folder: Int32) throws -> (fd: Int32, size: Int64) {
+        let fd = try check("openat(file)") { openat(folder, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
+            _ = close(fd)
+            throw SystemCallError(call: "fstat(regular)", errno: ENOENT)
+        }
+        return (fd, Int64(info.st_size))
+    }
+
+    /// Writes every byte of `bytes`, continuing after short writes.
+    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) throws {
+        var done = 0
+        while done < bytes.count {
+            let count = bytes.count - done
+            let written = try check("write") { write(fd, bytes.baseAddress! + done, count) }
+            done += written
+        }
+    }
+
+    /// Reads up to `buffer.count` bytes at `offset`, continuing after short reads; fewer only at the end of file.
+    static func readFully(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws -> Int {
+        var done = 0
+        while done < buffer.count {
+            let count = buffer.count - done
+            let got = try check("pread") { pread(fd, buffer.baseAddress! + done, count, off_t(offset) + off_t(done)) }
+            if got == 0 { break }
+            done += got
+        }
+        return done
+    }
+
+    /// Removes `name` from `folder`; a missing name is success.
+    static func unlinkIfPresent(_ name: String, in folder: Int32) throws {
+        if unlinkat(folder, name, 0) != 0, currentErrno() != ENOENT {
+            throw SystemCallError(call: "unlinkat", errno: currentErrno())
+        }
+    }
+
+    /// The names in `folder`, without `.` and `..`. Takes a duplicate of the descriptor: `closedir` closes it.
+    static func names(in folder: Int32) throws -> [String] {
+        let copy = try check("dup") { dup(folder) }
+        guard let dir = fdopendir(copy) else {
+            _ = close(copy)
+            throw SystemCallError(call: "fdopendir", errno: currentErrno())
+        }
+        defer { closedir(dir) }
+        var result: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
+            }
+            if name != "." && name != ".." { result.append(name) }
+        }
+        return result
+    }
+}
+
+/// `errno` of the calling thread (a function, so that the name does not shadow the stored property of errors).
+@inline(__always) func currentErrno() -> Int32 { errno }

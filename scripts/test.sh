@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# Runs the whole test suite against a throwaway PostgreSQL cluster.
+#
+#   scripts/test.sh                          # everything
+#   scripts/test.sh --filter OrchestratorTests   # extra arguments go to `swift test`
+#
+# 1. installs whatever is missing (Debian packages; see scripts/lib/common.sh),
+# 2. starts a fresh cluster in a temporary folder, on a free port, trust auth on 127.0.0.1,
+# 3. exports FAC_TEST_DATABASE_URL=postgres://fac_test@127.0.0.1:PORT/fac_test,
+# 4. runs `swift build --build-tests`, then `swift test "$@"`,
+# 5. stops and deletes the cluster on exit (success, failure or Ctrl-C),
+# and exits with `swift test`'s exit code.
+#
+# Environment: FAC_TEST_DATABASE_URL, when already set, is used as is and no cluster is
+# started (point it at a database whose contents the tests may destroy). TMPDIR chooses where
+# the throwaway cluster lives.
+set -euo pipefail
+
+# shellcheck source=scripts/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+# shellcheck source=scripts/lib/postgres.sh
+source "$FAC_ROOT/scripts/lib/postgres.sh"
+
+cd "$FAC_ROOT"
+
+TEST_ROLE=fac_test
+TEST_DB=fac_test
+TEST_PG_DIR=""
+
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM
+    if [ -n "$TEST_PG_DIR" ] && [ -d "$TEST_PG_DIR" ]; then
+        section "Removing the throwaway PostgreSQL cluster"
+        pg_cluster_stop "$TEST_PG_DIR" fast
+        rm -rf "$TEST_PG_DIR" "$(pg__socket_dir "$TEST_PG_DIR")" 2>/dev/null || true
+        [ -d "$TEST_PG_DIR" ] || info "removed $TEST_PG_DIR"
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# A test run killed with SIGKILL leaves its cluster running. Stop and remove the clusters of
+# test runs that no longer exist (concurrent runs from other checkouts are left alone).
+# owner_alive PID: a test.sh still running as PID (not a zombie, not a reused pid).
+owner_alive() {
+    local state
+    state="$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null || true)"
+    [ -n "$state" ] && [ "$state" != Z ] && tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -q 'test\.sh'
+}
+
+sweep_stale_clusters() {
+    local d pid
+    for d in "${TMPDIR:-/tmp}"/fac-test-pg.*; do
+        [ -d "$d" ] || continue
+        # Only our own clusters (another user's are theirs to clean up).
+        [ "$(stat -c %U "$d")" = "$(pg_os_user)" ] || continue
+        pid="$(cat "$d/owner.pid" 2>/dev/null || true)"
+        if [ -n "$pid" ] && owner_alive "$pid"; then continue; fi
+        # Young folders without a pid file may belong to a run that is still starting.
+        if [ -z "$pid" ] && [ -z "$(find "$d" -maxdepth 0 -mmin +10 2>/dev/null)" ]; then continue; fi
+        info "removing stale test cluster $d"
+        pg_cluster_stop "$d" immediate || true
+        rm -rf "$d" || true
+    done
+}
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+start_test_cluster() {
+    local attempt port started
+    for attempt in 1 2 3; do
+        TEST_PG_DIR="$(mktemp -d "${TMPDIR:-/tmp}/fac-test-pg.XXXXXX")"
+        echo "$$" >"$TEST_PG_DIR/owner.pid"
+        port="$(free_port)"
+        # Tests run in parallel, each with its own pool: allow plenty of connections.
+        # In a subshell with -e of its own: inside an `if`, bash would ignore failures.
+        set +e
+        (set -e; pg_cluster_start "$TEST_PG_DIR" "$port" --trust --max-connections 300 --fast)
+        started=$?
+        set -e
+        if [ "$started" -eq 0 ]; then
+            pg_ensure_role_db "$TEST_PG_DIR" "$port" "$TEST_ROLE" "$TEST_DB" "" --createdb
+            FAC_TEST_DATABASE_URL="postgres://$TEST_ROLE@127.0.0.1:$port/$TEST_DB"
+            export FAC_TEST_DATABASE_URL
+            return 0
+        fi
+        # Most likely someone took the port between our probe and the server's bind: retry.
+        warn "test cluster did not start on port $port (attempt $attempt)"
+        pg_cluster_stop "$TEST_PG_DIR" immediate
+        rm -rf "$TEST_PG_DIR"
+        TEST_PG_DIR=""
+    done
+    die "could not start a test PostgreSQL cluster"
+}
+
+section "Checking dependencies"
+ensure_swift_on_path
+ensure_dependencies
+info "swift: $(swift --version 2>/dev/null | head -n 1)"
+info "postgres: $(pg_bindir)"
+
+if [ -n "${FAC_TEST_DATABASE_URL:-}" ]; then
+    section "Using the caller's FAC_TEST_DATABASE_URL (no throwaway cluster)"
+else
+    section "Starting a throwaway PostgreSQL cluster"
+    sweep_stale_clusters
+    start_test_cluster
+fi
+info "FAC_TEST_DATABASE_URL=$FAC_TEST_DATABASE_URL"
+
+section "Building (swift build --build-tests)"
+swift build --build-tests
+
+section "Running the tests (swift test $*)"
+set +e
+swift test "$@"
+rc=$?
+set -e
+
+if [ "$rc" -eq 0 ]; then
+    section "Tests passed"
+else
+    section "Tests FAILED (swift test exited with $rc)"
+fi
+exit "$rc"
