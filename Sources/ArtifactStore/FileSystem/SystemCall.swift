@@ -63,11 +63,13 @@ enum SystemCall {
     static func openFolderChain(root rootPath: String, _ components: [String], create: Bool) throws -> Int32 {
         var current = try openRoot(rootPath)
         for component in components {
-            defer { _ = close(current) }
-            let (next, created) = try openFolder(component, in: current, create: create)
+            let parent = current
+            // Closes the parent, not the folder just opened (a `defer` reading `current` would see `next`).
+            defer { _ = close(parent) }
+            let (next, created) = try openFolder(component, in: parent, create: create)
             // A new folder's entry lives in its parent: make the parent durable too, or a crash could lose the
             // folder, and with it a blob we already reported as committed.
-            if created { _ = fsync(current) }
+            if created { _ = fsync(parent) }
             current = next
         }
         return current

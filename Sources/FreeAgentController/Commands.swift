@@ -1,0 +1,93 @@
+import ArgumentParser
+import ArtifactStore
+import CertVault
+import Foundation
+import Gateway
+import Hummingbird
+import Logging
+import Orchestrator
+import PostgresNIO
+import ServiceLifecycle
+
+@main
+struct FreeAgentControllerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "free-agent-controller",
+        abstract: "The controller of a self-hosted Expo / React Native build farm.",
+        subcommands: [Serve.self, Migrate.self],
+        defaultSubcommand: Serve.self
+    )
+}
+
+/// Runs the controller: migrates, sweeps stale temp files, then serves until SIGTERM or SIGINT.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Migrate the database and serve the HTTP API (the default).")
+
+    @OptionGroup var options: SettingsOptions
+
+    func run() async throws {
+        let settings = try Settings(options)
+        let logger = ControllerLogging.controllerLogger()
+        let keyRing = try KeyRing.load(environmentValue: settings.vaultMasterKey, filePath: settings.vaultMasterKeyFile)
+        try FileManager.default.createDirectory(
+            atPath: settings.storageRoot, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let store = try ArtifactStore(configuration: .init(root: settings.storageRoot))
+        let vault = CertVault(keyRing: keyRing, storage: store)
+        var databaseConfiguration = try DatabaseURL.configuration(from: settings.databaseURL)
+        databaseConfiguration.options.maximumConnections = 40
+        let client = PostgresClient(configuration: databaseConfiguration, backgroundLogger: logger)
+        let orchestrator = Orchestrator(client: client, configuration: settings.orchestrator, logger: logger)
+        let signal = QueueSignal()
+        let gateway = Gateway(
+            configuration: settings.gateway, orchestrator: orchestrator, store: store, vault: vault, queueSignal: signal,
+            logger: logger)
+        var app = Application(
+            router: gateway.makeRouter(),
+            configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "free-agent-controller"),
+            logger: logger)
+        // Dependencies first: the group shuts down in reverse, so the server stops before the pool it uses.
+        app.addServices(
+            client,
+            QueueListener(client: client, channel: settings.orchestrator.notificationChannel, signal: signal, logger: logger),
+            LeaseSweeper(orchestrator: orchestrator, logger: logger) { await gateway.destroyDueCerts() })
+        app.beforeServerStarts {
+            try await orchestrator.migrate()
+            let swept = try await store.sweepTemporaryFiles()
+            if swept > 0 { logger.info("removed leftovers of interrupted uploads", metadata: ["count": "\(swept)"]) }
+        }
+        try await app.runService()
+    }
+}
+
+/// Applies pending migrations and exits.
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Apply pending database migrations and exit.")
+
+    @Option(name: .customLong("database-url"), help: "DATABASE_URL (default from the environment).") var databaseURL: String?
+
+    func run() async throws {
+        guard let url = databaseURL ?? ProcessInfo.processInfo.environment["DATABASE_URL"] else {
+            throw SettingsError(description: "DATABASE_URL is required")
+        }
+        let logger = ControllerLogging.controllerLogger()
+        let client = PostgresClient(configuration: try DatabaseURL.configuration(from: url), backgroundLogger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            let orchestrator = Orchestrator(client: client, configuration: OrchestratorConfiguration(), logger: logger)
+            try await orchestrator.migrate()
+            let versions = try await orchestrator.appliedMigrations()
+            print("schema at version \(versions.last ?? 0)")
+            group.cancelAll()
+        }
+    }
+}
+
+enum ControllerLogging {
+    static func controllerLogger() -> Logger {
+        var logger = Logger(label: "free-agent-controller")
+        if let level = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) {
+            logger.logLevel = level
+        }
+        return logger
+    }
+}

@@ -1,0 +1,122 @@
+import ArgumentParser
+import Foundation
+import Gateway
+import Orchestrator
+
+/// Every setting of `serve`, as a flag and as an environment variable of the same name (the flag wins).
+struct SettingsOptions: ParsableArguments {
+    @Option(help: "PORT: the port to listen on (default 3000).") var port: Int?
+    @Option(help: "HOST: the address to bind (default 0.0.0.0).") var host: String?
+    @Option(name: .customLong("database-url"), help: "DATABASE_URL: postgres://user:password@host:port/database.")
+    var databaseURL: String?
+    @Option(name: .customLong("controller-api-key"), help: "CONTROLLER_API_KEY: at least 32 characters of [A-Za-z0-9_-].")
+    var apiKey: String?
+    @Option(name: .customLong("storage-root"), help: "STORAGE_ROOT: the folder of sources, sealed certs and results (default ./storage).")
+    var storageRoot: String?
+    @Option(name: .customLong("vault-master-key"), help: "VAULT_MASTER_KEY: base64 of 32 bytes, or a versioned list 1:<b64>,2:<b64>.")
+    var vaultMasterKey: String?
+    @Option(name: .customLong("vault-master-key-file"), help: "VAULT_MASTER_KEY_FILE: a file of lines <version>:<base64>.")
+    var vaultMasterKeyFile: String?
+    @Option(name: .customLong("base-image-id"), help: "BASE_IMAGE_ID: the VM image workers are told to use.") var baseImageID: String?
+    @Option(name: .customLong("max-source-bytes"), help: "MAX_SOURCE_BYTES (default 500 MiB).") var maxSourceBytes: Int64?
+    @Option(name: .customLong("max-certs-bytes"), help: "MAX_CERTS_BYTES (default 10 MiB).") var maxCertsBytes: Int64?
+    @Option(name: .customLong("max-result-bytes"), help: "MAX_RESULT_BYTES (default 1 GiB).") var maxResultBytes: Int64?
+    @Option(name: .customLong("worker-token-ttl-seconds"), help: "WORKER_TOKEN_TTL_SECONDS (default 900).") var workerTokenTTL: Int?
+    @Option(name: .customLong("build-heartbeat-timeout-seconds"), help: "BUILD_HEARTBEAT_TIMEOUT_SECONDS (default 180).")
+    var buildHeartbeatTimeout: Int?
+    @Option(name: .customLong("worker-offline-after-seconds"), help: "WORKER_OFFLINE_AFTER_SECONDS (default 120).")
+    var workerOfflineAfter: Int?
+    @Option(name: .customLong("max-build-duration-seconds"), help: "MAX_BUILD_DURATION_SECONDS (default 7200).")
+    var maxBuildDuration: Int?
+    @Option(name: .customLong("max-attempts"), help: "MAX_ATTEMPTS, the first attempt included (default 3).") var maxAttempts: Int?
+    @Option(name: .customLong("sweep-interval-seconds"), help: "SWEEP_INTERVAL_SECONDS (default 15).") var sweepInterval: Int?
+    @Option(name: .customLong("otp-ttl-seconds"), help: "OTP_TTL_SECONDS (default 1800).") var otpTTL: Int?
+    @Option(name: .customLong("assignment-lease-seconds"), help: "ASSIGNMENT_LEASE_SECONDS (default 1800).") var assignmentLease: Int?
+    @Option(name: .customLong("platform-matching"), help: "PLATFORM_MATCHING: any (default) or strict.") var platformMatching: String?
+    @Option(name: .customLong("certs-grace-seconds"), help: "CERTS_GRACE_SECONDS (default 86400).") var certsGrace: Int?
+    @Option(name: .customLong("long-poll-max-seconds"), help: "LONG_POLL_MAX_SECONDS: the longest ?wait= honoured (default 60).")
+    var longPollMax: Int?
+}
+
+/// A setting that cannot be used; the message names the setting and never repeats a secret.
+struct SettingsError: Error, CustomStringConvertible {
+    let description: String
+}
+
+/// The resolved settings of one process.
+struct Settings {
+    var port = 3000
+    var host = "0.0.0.0"
+    var databaseURL: String
+    var storageRoot = "./storage"
+    var vaultMasterKey: String?
+    var vaultMasterKeyFile: String?
+    var gateway: GatewayConfiguration
+    var orchestrator = OrchestratorConfiguration()
+
+    init(_ options: SettingsOptions, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        func text(_ flag: String?, _ name: String) -> String? {
+            if let flag, !flag.isEmpty { return flag }
+            if let value = environment[name], !value.isEmpty { return value }
+            return nil
+        }
+        func integer<T: FixedWidthInteger>(_ flag: T?, _ name: String) throws -> T? {
+            if let flag { return flag }
+            guard let value = environment[name], !value.isEmpty else { return nil }
+            guard let parsed = T(value) else { throw SettingsError(description: "\(name) must be a whole number") }
+            return parsed
+        }
+        func seconds(_ flag: Int?, _ name: String) throws -> Duration? {
+            guard let value = try integer(flag, name) else { return nil }
+            guard value > 0 else { throw SettingsError(description: "\(name) must be positive") }
+            return .seconds(value)
+        }
+
+        guard let databaseURL = text(options.databaseURL, "DATABASE_URL") else {
+            throw SettingsError(description: "DATABASE_URL is required (postgres://user:password@host:port/database)")
+        }
+        guard let apiKey = text(options.apiKey, "CONTROLLER_API_KEY") else {
+            throw SettingsError(description: "CONTROLLER_API_KEY is required: at least 32 characters of [A-Za-z0-9_-]")
+        }
+        self.databaseURL = databaseURL
+        self.gateway = GatewayConfiguration(apiKey: apiKey)
+        if let port = try integer(options.port, "PORT") {
+            guard (1...65_535).contains(port) else { throw SettingsError(description: "PORT must be 1-65535") }
+            self.port = port
+        }
+        host = text(options.host, "HOST") ?? host
+        storageRoot = text(options.storageRoot, "STORAGE_ROOT") ?? storageRoot
+        vaultMasterKey = text(options.vaultMasterKey, "VAULT_MASTER_KEY")
+        vaultMasterKeyFile = text(options.vaultMasterKeyFile, "VAULT_MASTER_KEY_FILE")
+        gateway.baseImageID = text(options.baseImageID, "BASE_IMAGE_ID") ?? gateway.baseImageID
+        gateway.maxSourceBytes = try integer(options.maxSourceBytes, "MAX_SOURCE_BYTES") ?? gateway.maxSourceBytes
+        gateway.maxCertsBytes = try integer(options.maxCertsBytes, "MAX_CERTS_BYTES") ?? gateway.maxCertsBytes
+        gateway.maxResultBytes = try integer(options.maxResultBytes, "MAX_RESULT_BYTES") ?? gateway.maxResultBytes
+        gateway.certsGrace = try seconds(options.certsGrace, "CERTS_GRACE_SECONDS") ?? gateway.certsGrace
+        gateway.longPollMaxWait = try seconds(options.longPollMax, "LONG_POLL_MAX_SECONDS") ?? gateway.longPollMaxWait
+        orchestrator.workerTokenTTL = try seconds(options.workerTokenTTL, "WORKER_TOKEN_TTL_SECONDS") ?? orchestrator.workerTokenTTL
+        orchestrator.buildHeartbeatTimeout =
+            try seconds(options.buildHeartbeatTimeout, "BUILD_HEARTBEAT_TIMEOUT_SECONDS") ?? orchestrator.buildHeartbeatTimeout
+        orchestrator.workerOfflineAfter =
+            try seconds(options.workerOfflineAfter, "WORKER_OFFLINE_AFTER_SECONDS") ?? orchestrator.workerOfflineAfter
+        orchestrator.maxBuildDuration = try seconds(options.maxBuildDuration, "MAX_BUILD_DURATION_SECONDS") ?? orchestrator.maxBuildDuration
+        orchestrator.maxAttempts = try integer(options.maxAttempts, "MAX_ATTEMPTS") ?? orchestrator.maxAttempts
+        orchestrator.sweepInterval = try seconds(options.sweepInterval, "SWEEP_INTERVAL_SECONDS") ?? orchestrator.sweepInterval
+        orchestrator.otpTTL = try seconds(options.otpTTL, "OTP_TTL_SECONDS") ?? orchestrator.otpTTL
+        orchestrator.assignmentLease = try seconds(options.assignmentLease, "ASSIGNMENT_LEASE_SECONDS") ?? orchestrator.assignmentLease
+        if let matching = text(options.platformMatching, "PLATFORM_MATCHING") {
+            guard let parsed = OrchestratorConfiguration.PlatformMatching(rawValue: matching) else {
+                throw SettingsError(description: "PLATFORM_MATCHING must be any or strict")
+            }
+            orchestrator.platformMatching = parsed
+        }
+        do {
+            try gateway.validate()
+            try orchestrator.validate()
+        } catch let error as GatewayError {
+            throw SettingsError(description: error.message)
+        } catch let error as OrchestratorError {
+            throw SettingsError(description: error.detail ?? "invalid setting")
+        }
+    }
+}

@@ -1,0 +1,46 @@
+public import ArtifactStore
+public import CertVault
+public import Hummingbird
+public import Logging
+public import Orchestrator
+
+/// The HTTP face of the controller: every route of the contract, its credentials, and the use-cases that span
+/// the store, the vault and the Orchestrator.
+public struct Gateway: Sendable {
+    public let configuration: GatewayConfiguration
+    public let orchestrator: Orchestrator
+    public let store: ArtifactStore
+    public let vault: CertVault
+    public let queueSignal: QueueSignal
+    let logger: Logger
+    let authenticator: Authenticator
+
+    public init(
+        configuration: GatewayConfiguration, orchestrator: Orchestrator, store: ArtifactStore, vault: CertVault,
+        queueSignal: QueueSignal, logger: Logger
+    ) {
+        self.configuration = configuration
+        self.orchestrator = orchestrator
+        self.store = store
+        self.vault = vault
+        self.queueSignal = queueSignal
+        self.logger = logger
+        self.authenticator = Authenticator(apiKey: configuration.apiKey, orchestrator: orchestrator)
+    }
+
+    /// The router with every route of ``RouteTable`` and the error middleware in front.
+    public func makeRouter() -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: ErrorMiddleware())
+        router.add(middleware: CORSForPublicRoutes())
+        for route in routeTable() {
+            router.on(RouterPath(route.path), method: route.method) { request, context in
+                let credentials = PresentedCredentials(
+                    headers: request.headers, workerIDQuery: request.uri.queryParameters.get("worker_id"),
+                    accepting: route.accepts)
+                return try await route.handler(request, context, credentials)
+            }
+        }
+        return router
+    }
+}

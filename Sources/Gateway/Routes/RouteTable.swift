@@ -1,0 +1,141 @@
+public import HTTPTypes
+public import Hummingbird
+
+/// One route of the contract: its method, path, the credential kinds it accepts, and its handler.
+public struct Route: Sendable {
+    public let method: HTTPRequest.Method
+    public let path: String
+    /// Least privilege: only these kinds are even read from the request; others are ignored.
+    public let accepts: Set<CredentialKind>
+    let handler: @Sendable (Request, BasicRequestContext, PresentedCredentials) async throws -> Response
+}
+
+extension Gateway {
+    /// Every route, with the credentials it accepts. This is the table the authorization tests drive; a route
+    /// that is not here is not served.
+    public func routeTable() -> [Route] {
+        let K: Set<CredentialKind> = [.apiKey]
+        let KorBT: Set<CredentialKind> = [.apiKey, .buildToken]
+        let WorVT: Set<CredentialKind> = [.worker, .vmToken]
+        let W: Set<CredentialKind> = [.worker]
+        let none: Set<CredentialKind> = []
+        func route(
+            _ method: HTTPRequest.Method, _ path: String, _ accepts: Set<CredentialKind>,
+            _ handler: @escaping @Sendable (Request, BasicRequestContext, PresentedCredentials) async throws -> Response
+        ) -> Route {
+            Route(method: method, path: path, accepts: accepts, handler: handler)
+        }
+        return [
+            // Public
+            route(.get, "/health", none) { _, _, _ in try await health() },
+            route(.get, "/api/health", none) { _, _, _ in try await health() },
+            route(.get, "/api/stats", none) { _, _, _ in try await publicStats() },
+            route(.get, "/public/stats", none) { _, _, _ in try await publicStats() },
+
+            // Builds: the submitter and the operator
+            route(.post, "/api/builds/submit", K) { request, _, credentials in try await submit(request, credentials) },
+            route(.post, "/api/builds", K) { request, _, credentials in try await submit(request, credentials) },
+            route(.get, "/api/builds", K) { request, _, credentials in try await listBuilds(request, credentials) },
+            route(.get, "/api/builds/active", K) { _, _, credentials in try await activeBuilds(credentials) },
+            route(.get, "/api/builds/statistics", K) { _, _, credentials in try await buildStatistics(credentials) },
+            route(.get, "/api/builds/:id", K) { _, context, credentials in try await showBuild(context, credentials) },
+            route(.get, "/api/builds/:id/status", KorBT) { _, context, credentials in
+                try await buildStatus(context, credentials)
+            },
+            route(.get, "/api/builds/:id/logs", KorBT) { request, context, credentials in
+                try await readLogs(request, context, credentials)
+            },
+            route(.get, "/api/builds/:id/download", KorBT) { request, context, credentials in
+                try await download(request, context, credentials, type: "result")
+            },
+            route(.head, "/api/builds/:id/download", KorBT) { request, context, credentials in
+                try await download(request, context, credentials, type: "result")
+            },
+            route(.get, "/api/builds/:id/download/:type", KorBT.union(WorVT)) { request, context, credentials in
+                try await download(request, context, credentials, type: context.parameters.get("type") ?? "")
+            },
+            route(.head, "/api/builds/:id/download/:type", KorBT.union(WorVT)) { request, context, credentials in
+                try await download(request, context, credentials, type: context.parameters.get("type") ?? "")
+            },
+            route(.post, "/api/builds/:id/cancel", KorBT) { _, context, credentials in try await cancel(context, credentials) },
+            route(.post, "/api/builds/:id/retry", KorBT) { _, context, credentials in try await retry(context, credentials) },
+
+            // Builds: the worker or its VM, for the attempt they hold
+            route(.get, "/api/builds/:id/source", WorVT) { request, context, credentials in
+                try await downloadSourceAsHolder(request, context, credentials, accepts: WorVT)
+            },
+            route(.get, "/api/builds/:id/certs", WorVT) { _, context, credentials in
+                try await certsZip(context, credentials, accepts: WorVT)
+            },
+            route(.get, "/api/builds/:id/certs-secure", WorVT) { _, context, credentials in
+                try await certsSecure(context, credentials, accepts: WorVT)
+            },
+            route(.post, "/api/builds/:id/logs", WorVT) { request, context, credentials in
+                try await postLogs(request, context, credentials, accepts: WorVT)
+            },
+            route(.post, "/api/builds/:id/telemetry", WorVT) { request, context, credentials in
+                try await telemetry(request, context, credentials, accepts: WorVT)
+            },
+            route(.post, "/api/builds/:id/heartbeat", WorVT.union([.heartbeatToken])) { request, context, credentials in
+                try await buildHeartbeat(request, context, credentials, accepts: WorVT.union([.heartbeatToken]))
+            },
+            route(.post, "/api/builds/:id/authenticate", none) { request, context, _ in
+                try await authenticateVM(request, context)
+            },
+            route(.post, "/api/builds/:id/vm-ready", [.vmToken]) { _, context, credentials in
+                try await vmReady(context, credentials)
+            },
+            route(.get, "/api/builds/:id/vm-status", none) { _, context, _ in try await vmStatus(context) },
+            route(.post, "/api/builds/:id/artifact", [.vmToken]) { request, context, credentials in
+                try await uploadArtifact(request, context, credentials)
+            },
+
+            // Workers
+            route(.post, "/api/workers/register", K) { request, _, credentials in try await register(request, credentials) },
+            route(.get, "/api/workers/poll", W) { request, _, credentials in try await poll(request, credentials) },
+            route(.post, "/api/workers/upload", W) { request, _, credentials in try await uploadResult(request, credentials) },
+            route(.post, "/api/workers/result", W) { request, _, credentials in try await uploadResult(request, credentials) },
+            route(.post, "/api/workers/fail", W) { request, _, credentials in try await workerFail(request, credentials) },
+            route(.post, "/api/workers/heartbeat", W) { request, _, credentials in
+                try await workerHeartbeat(request, credentials)
+            },
+            route(.post, "/api/workers/abandon", W) { request, _, credentials in try await workerAbandon(request, credentials) },
+            route(.post, "/api/workers/unregister", W) { _, _, credentials in try await unregisterSelf(credentials) },
+            route(.post, "/api/workers/:id/unregister", K) { _, context, credentials in
+                try await unregisterByOperator(context, credentials)
+            },
+            route(.get, "/api/workers/:id/stats", K) { _, context, credentials in try await workerStats(context, credentials) },
+            route(.get, "/api/workers", K) { _, _, credentials in try await listWorkers(credentials) },
+            route(.delete, "/api/workers/:id", K) { _, context, credentials in try await revokeWorker(context, credentials) },
+
+            // Diagnostics
+            route(.post, "/api/diagnostics/report", K) { request, _, credentials in
+                try await storeDiagnostic(request, credentials)
+            },
+            route(.get, "/api/diagnostics/:worker_id", K) { request, context, credentials in
+                try await diagnostics(request, context, credentials, latestOnly: false)
+            },
+            route(.get, "/api/diagnostics/:worker_id/latest", K) { request, context, credentials in
+                try await diagnostics(request, context, credentials, latestOnly: true)
+            },
+        ]
+    }
+}
+
+/// CORS for the routes a landing page reads from a browser (`/api/stats`, `/health`).
+struct CORSForPublicRoutes<Context: RequestContext>: RouterMiddleware {
+    static var publicPaths: Set<String> { ["/health", "/api/health", "/api/stats", "/public/stats"] }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let isPublic = Self.publicPaths.contains(request.uri.path)
+        if isPublic, request.method == .options {
+            return Response(status: .noContent, headers: [
+                .accessControlAllowOrigin: "*", .accessControlAllowMethods: "GET, OPTIONS",
+                .accessControlAllowHeaders: "Content-Type", .accessControlMaxAge: "86400",
+            ])
+        }
+        var response = try await next(request, context)
+        if isPublic { response.headers[.accessControlAllowOrigin] = "*" }
+        return response
+    }
+}

@@ -1,0 +1,145 @@
+import ArtifactStore
+import CertVault
+import Foundation
+import Gateway
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import Orchestrator
+import TestSupport
+import Testing
+
+/// A whole controller on a fresh schema and a fresh storage folder, driven through HTTP.
+struct GatewayFixture: Sendable {
+    static let apiKey = "test-api-key-0123456789abcdefghijklmnopqrstuvwxyz"
+
+    let client: any TestClientProtocol
+    let gateway: Gateway
+    let orchestrator: Orchestrator
+    let storageRoot: String
+
+    /// Runs `body` against a controller configured by `configure`.
+    static func run(
+        _ setup: TestingSetup = .router,
+        orchestrator configureOrchestrator: @escaping @Sendable (inout OrchestratorConfiguration) -> Void = { _ in },
+        gateway configureGateway: @escaping @Sendable (inout GatewayConfiguration) -> Void = { _ in },
+        _ body: @escaping @Sendable (GatewayFixture) async throws -> Void
+    ) async throws {
+        try await OrchestratorFixture.run(configure: configureOrchestrator) { fixture in
+            let root = FileManager.default.temporaryDirectory.appendingPathComponent("fac-gw-\(UUID().uuidString)").path
+            try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: root) }
+            let store = try ArtifactStore(configuration: .init(root: root))
+            let key = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
+            let vault = CertVault(keyRing: try KeyRing.load(environmentValue: key, filePath: nil), storage: store)
+            var configuration = GatewayConfiguration(apiKey: apiKey)
+            configuration.longPollRecheck = .milliseconds(200)
+            configureGateway(&configuration)
+            let signal = QueueSignal()
+            var logger = Logger(label: "gateway-test")
+            logger.logLevel = .warning
+            let gateway = Gateway(
+                configuration: configuration, orchestrator: fixture.orchestrator, store: store, vault: vault,
+                queueSignal: signal, logger: logger)
+            var app = Application(router: gateway.makeRouter(), configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: logger)
+            app.addServices(
+                QueueListener(client: fixture.client, channel: fixture.orchestrator.configuration.notificationChannel,
+                              signal: signal, logger: logger))
+            try await app.test(setup) { client in
+                try await body(GatewayFixture(client: client, gateway: gateway, orchestrator: fixture.orchestrator, storageRoot: root))
+            }
+        }
+    }
+
+    // MARK: Requests
+
+    @discardableResult
+    func request(
+        _ method: HTTPRequest.Method, _ path: String, headers: HTTPFields = [:], body: [UInt8]? = nil
+    ) async throws -> TestResponse {
+        try await client.execute(uri: path, method: method, headers: headers, body: body.map { ByteBuffer(bytes: $0) })
+    }
+
+    @discardableResult
+    func json(
+        _ method: HTTPRequest.Method, _ path: String, headers: HTTPFields = [:], _ object: [String: Any]? = nil
+    ) async throws -> TestResponse {
+        var headers = headers
+        var body: [UInt8]?
+        if let object {
+            headers[.contentType] = "application/json"
+            body = Array(try JSONSerialization.data(withJSONObject: object))
+        }
+        return try await request(method, path, headers: headers, body: body)
+    }
+
+    func multipart(_ path: String, headers: HTTPFields = [:], _ form: MultipartBody) async throws -> TestResponse {
+        var headers = headers
+        headers[.contentType] = form.contentType
+        return try await request(.post, path, headers: headers, body: form.finished())
+    }
+
+    // MARK: Clients' steps
+
+    static var key: HTTPFields { [HTTPField.Name("X-API-Key")!: apiKey] }
+    static func buildToken(_ token: String) -> HTTPFields { [HTTPField.Name("X-Build-Token")!: token] }
+    static func workerToken(_ token: String) -> HTTPFields { [HTTPField.Name("X-Worker-Token")!: token] }
+    static func vmToken(_ token: String) -> HTTPFields { [HTTPField.Name("X-VM-Token")!: token] }
+
+    /// Submits as the CLI does (a ZIP named project.tar.gz typed application/gzip); returns id and token.
+    func submit(platform: String = "ios", certs: Bool = false, source: [UInt8] = ZipBuilder.source()) async throws -> (id: String, token: String) {
+        var form = MultipartBody()
+        form.file("source", filename: "project.tar.gz", contentType: "application/gzip", source)
+        form.field("platform", platform)
+        if certs { form.file("certs", filename: "certs.zip", ZipBuilder.certs()) }
+        let response = try await multipart("/api/builds/submit", headers: Self.key, form)
+        try #require(response.status == .ok, "submit answered \(response.status): \(String(buffer: response.body))")
+        let object = try response.object()
+        return (try #require(object["id"] as? String), try #require(object["access_token"] as? String))
+    }
+
+    /// Registers a worker with the API key; returns its id and token.
+    func registerWorker(platforms: [String] = ["ios"], id: String? = nil) async throws -> (id: String, token: String) {
+        var body: [String: Any] = ["name": "mac-mini", "capabilities": ["platforms": platforms]]
+        if let id { body["id"] = id }
+        let response = try await json(.post, "/api/workers/register", headers: Self.key, body)
+        try #require(response.status == .ok)
+        let object = try response.object()
+        return (try #require(object["id"] as? String), try #require(object["access_token"] as? String))
+    }
+
+    /// Files under the storage root, for "nothing was left behind" checks.
+    func storedFiles() -> [String] {
+        let enumerator = FileManager.default.enumerator(atPath: storageRoot)
+        var files: [String] = []
+        while let path = enumerator?.nextObject() as? String {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: storageRoot + "/" + path, isDirectory: &isDirectory), !isDirectory.boolValue {
+                files.append(path)
+            }
+        }
+        return files
+    }
+}
+
+extension TestResponse {
+    /// The body as a JSON object.
+    func object() throws -> [String: Any] {
+        let value = try JSONSerialization.jsonObject(with: Data(body.readableBytesView))
+        return try #require(value as? [String: Any], "not a JSON object: \(String(buffer: body))")
+    }
+
+    /// The `error` message of a JSON error body.
+    var errorMessage: String? { (try? object())?["error"] as? String }
+
+    var bytes: [UInt8] { Array(body.readableBytesView) }
+}
+
+extension ByteBuffer {
+    init(bytes: [UInt8]) {
+        self = ByteBuffer()
+        writeBytes(bytes)
+    }
+}
