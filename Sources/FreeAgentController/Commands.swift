@@ -50,11 +50,10 @@ struct Serve: AsyncParsableCommand {
             client,
             QueueListener(client: client, channel: settings.orchestrator.notificationChannel, signal: signal, logger: logger),
             LeaseSweeper(orchestrator: orchestrator, logger: logger) { await gateway.destroyDueCerts() })
-        app.beforeServerStarts {
-            try await orchestrator.migrate()
-            let swept = try await store.sweepTemporaryFiles()
-            if swept > 0 { logger.info("removed leftovers of interrupted uploads", metadata: ["count": "\(swept)"]) }
-        }
+        // Migrate before any service starts: the sweeper and the server both need the schema.
+        try await Migrate.run(databaseConfiguration, logger: logger)
+        let swept = try await store.sweepTemporaryFiles()
+        if swept > 0 { logger.info("removed leftovers of interrupted uploads", metadata: ["count": "\(swept)"]) }
         try await app.runService()
     }
 }
@@ -70,14 +69,20 @@ struct Migrate: AsyncParsableCommand {
             throw SettingsError(description: "DATABASE_URL is required")
         }
         let logger = ControllerLogging.controllerLogger()
-        let client = PostgresClient(configuration: try DatabaseURL.configuration(from: url), backgroundLogger: logger)
-        try await withThrowingTaskGroup(of: Void.self) { group in
+        let version = try await Self.run(try DatabaseURL.configuration(from: url), logger: logger)
+        print("schema at version \(version)")
+    }
+
+    /// Applies pending migrations with a short-lived client of its own; returns the schema version.
+    @discardableResult
+    static func run(_ configuration: PostgresClient.Configuration, logger: Logger) async throws -> Int {
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await client.run() }
+            defer { group.cancelAll() }
             let orchestrator = Orchestrator(client: client, configuration: OrchestratorConfiguration(), logger: logger)
             try await orchestrator.migrate()
-            let versions = try await orchestrator.appliedMigrations()
-            print("schema at version \(versions.last ?? 0)")
-            group.cancelAll()
+            return try await orchestrator.appliedMigrations().last ?? 0
         }
     }
 }

@@ -194,7 +194,7 @@ extension Gateway {
                 try await orchestrator.markCertsDestroyed(id, reason: reason)
             }
         } catch {
-            logger.error("certs sweep failed", metadata: ["error": "\(type(of: error))"])
+            logger.error("certs sweep failed", metadata: ["error": "\(DatabaseErrorSummary.describe(error))"])
         }
     }
 }
