@@ -278,7 +278,7 @@ extension Orchestrator {
             logger: logger
         ).count()
         guard rows == 1 else { throw try await refusal(build: id, attempt: attempt) }
-        try await connection.query("DELETE FROM vm_tokens WHERE build_id = \(id)", logger: logger)
+        // The attempt's VM tokens stay (bound to their attempt) so a late call is told "stale" (409), not "wrong" (403).
         try await endAttempt(connection, build: id, attempt: attempt, reason: "requeued")
         try await appendLog(connection, build: id, level: .warn, reason)
         try await notifyQueue(connection)
