@@ -34,8 +34,13 @@ extension Orchestrator {
             let handled = batch.requeued + batch.failedOutOfAttempts + batch.failedOverDuration
                 - (result.requeued + result.failedOutOfAttempts + result.failedOverDuration)
             result = batch
-            if handled < Self.sweepBatchSize { return result }
+            if handled < Self.sweepBatchSize { break }
         }
+        // VM and heartbeat tokens outlive their attempt only to tell late callers why they are refused.
+        try await client.query(
+            "DELETE FROM vm_tokens WHERE expires_at < coalesce(\(now)::timestamptz, now()) - interval '1 day'",
+            logger: logger)
+        return result
     }
 
     private func sweepBatch(_ connection: PostgresConnection, now: Date?, result: SweepResult) async throws -> SweepResult {
