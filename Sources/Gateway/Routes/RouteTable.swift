@@ -59,6 +59,7 @@ extension Gateway {
             },
             route(.post, "/api/builds/:id/cancel", KorBT) { _, context, credentials in try await cancel(context, credentials) },
             route(.post, "/api/builds/:id/retry", KorBT) { _, context, credentials in try await retry(context, credentials) },
+            route(.get, "/api/builds/:id/vault-events", K) { _, context, credentials in try await vaultEvents(context, credentials) },
 
             // Builds: the worker or its VM, for the attempt they hold
             route(.get, "/api/builds/:id/source", WorVT) { request, context, credentials in
