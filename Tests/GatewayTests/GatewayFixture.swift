@@ -19,12 +19,15 @@ struct GatewayFixture: Sendable {
     let gateway: Gateway
     let orchestrator: Orchestrator
     let storageRoot: String
+    /// The test's own schema (for `pg_dump --schema=`), and a configuration for more clients on it.
+    let database: TestDatabase
 
     /// Runs `body` against a controller configured by `configure`.
     static func run(
         _ setup: TestingSetup = .router,
         orchestrator configureOrchestrator: @escaping @Sendable (inout OrchestratorConfiguration) -> Void = { _ in },
         gateway configureGateway: @escaping @Sendable (inout GatewayConfiguration) -> Void = { _ in },
+        keyRing: KeyRing? = nil,
         _ body: @escaping @Sendable (GatewayFixture) async throws -> Void
     ) async throws {
         try await OrchestratorFixture.run(configure: configureOrchestrator) { fixture in
@@ -33,7 +36,7 @@ struct GatewayFixture: Sendable {
             defer { try? FileManager.default.removeItem(atPath: root) }
             let store = try ArtifactStore(configuration: .init(root: root))
             let key = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
-            let vault = CertVault(keyRing: try KeyRing.load(environmentValue: key, filePath: nil), storage: store)
+            let vault = CertVault(keyRing: try keyRing ?? KeyRing.load(environmentValue: key, filePath: nil), storage: store)
             var configuration = GatewayConfiguration(apiKey: apiKey)
             configuration.longPollRecheck = .milliseconds(200)
             configureGateway(&configuration)
@@ -48,7 +51,8 @@ struct GatewayFixture: Sendable {
                 QueueListener(client: fixture.client, channel: fixture.orchestrator.configuration.notificationChannel,
                               signal: signal, logger: logger))
             try await app.test(setup) { client in
-                try await body(GatewayFixture(client: client, gateway: gateway, orchestrator: fixture.orchestrator, storageRoot: root))
+                try await body(GatewayFixture(client: client, gateway: gateway, orchestrator: fixture.orchestrator, storageRoot: root,
+                                           database: fixture.database))
             }
         }
     }
