@@ -76,7 +76,7 @@ extension Gateway {
         return plaintext
     }
 
-    private struct LogPost: Decodable {
+    struct LogPost: Decodable {
         struct Line: Decodable {
             let level: String
             let message: String
@@ -110,7 +110,7 @@ extension Gateway {
         return .json(["success": true])
     }
 
-    private struct TelemetryPost: Decodable {
+    struct TelemetryPost: Decodable {
         let type: String?
         let data: AnyJSON?
     }
@@ -137,7 +137,7 @@ extension Gateway {
         return .json(["status": "ok"])
     }
 
-    private struct HeartbeatPost: Decodable {
+    struct HeartbeatPost: Decodable {
         let progress: Double?
     }
 
@@ -162,7 +162,7 @@ extension Gateway {
         }
     }
 
-    private struct AuthenticatePost: Decodable {
+    struct AuthenticatePost: Decodable {
         let otp: String?
     }
 

@@ -48,7 +48,7 @@ extension Gateway {
         ])
     }
 
-    private struct DiagnosticPost: Decodable {
+    struct DiagnosticPost: Decodable {
         let worker_id: String?
         let status: String?
         let duration_ms: Double?

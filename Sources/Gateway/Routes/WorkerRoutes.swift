@@ -6,7 +6,7 @@ import Orchestrator
 
 /// Workers: registration, the poll, and the calls that name their build in the body.
 extension Gateway {
-    private struct RegisterPost: Decodable {
+    struct RegisterPost: Decodable {
         let name: String?
         let capabilities: AnyJSON?
         let id: String?
@@ -92,7 +92,7 @@ extension Gateway {
         return try await orchestrator.declaredPlatforms(worker: worker)
     }
 
-    private struct BuildReference: Decodable {
+    struct BuildReference: Decodable {
         let build_id: String?
         let error: String?
         let reason: String?
