@@ -75,8 +75,12 @@ func split(_ body: [UInt8], at cuts: [Int]) -> [[UInt8]] {
     return chunks
 }
 
-/// The parser alone, fed `chunks`: the concatenated body bytes per part, or nil when it throws.
+/// The parser alone (behind the reader's MultipartHeaderGuard, without which multipart-kit 4.7.1 traps on a non-ASCII
+/// header-name byte), fed `chunks`: the concatenated body bytes per part, `[]` when the guard refuses, nil when the
+/// parser throws.
 func parse(boundary: String, chunks: [[UInt8]]) -> [[UInt8]]? {
+    var headerGuard = MultipartHeaderGuard(boundary: boundary)
+    for chunk in chunks where !headerGuard.accepts(ByteBuffer(bytes: chunk)) { return [] }
     let parser = MultipartParser(boundary: boundary)
     var parts: [[UInt8]] = [[]]
     var largestChunk = 0

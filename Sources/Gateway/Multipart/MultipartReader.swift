@@ -63,7 +63,9 @@ enum MultipartReader {
         var inPart = false
         var parts = 0
         var sawEnd = false
+        var headerGuard = MultipartHeaderGuard(boundary: boundary)
         for try await buffer in request.body {
+            guard headerGuard.accepts(buffer) else { throw GatewayError.badRequest("Malformed multipart body") }
             do {
                 try parser.execute(buffer)
             } catch {
