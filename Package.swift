@@ -126,6 +126,7 @@ let package = Package(
             name: "GatewayTests",
             dependencies: [
                 "Gateway", "TestSupport", "ArtifactStore", "CertVault", "Orchestrator",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings

@@ -49,7 +49,10 @@ struct Serve: AsyncParsableCommand {
         app.addServices(
             client,
             QueueListener(client: client, channel: settings.orchestrator.notificationChannel, signal: signal, logger: logger),
-            LeaseSweeper(orchestrator: orchestrator, logger: logger) { await gateway.destroyDueCerts() })
+            LeaseSweeper(orchestrator: orchestrator, logger: logger) {
+                await gateway.destroyDueCerts()
+                await gateway.purgeExpiredArtifacts()
+            })
         // Migrate before any service starts: the sweeper and the server both need the schema.
         try await Migrate.run(databaseConfiguration, logger: logger)
         let swept = try await store.sweepTemporaryFiles()

@@ -34,6 +34,8 @@ struct SettingsOptions: ParsableArguments {
     @Option(name: .customLong("assignment-lease-seconds"), help: "ASSIGNMENT_LEASE_SECONDS (default 1800).") var assignmentLease: Int?
     @Option(name: .customLong("platform-matching"), help: "PLATFORM_MATCHING: any (default) or strict.") var platformMatching: String?
     @Option(name: .customLong("certs-grace-seconds"), help: "CERTS_GRACE_SECONDS (default 86400).") var certsGrace: Int?
+    @Option(name: .customLong("retention-days"), help: "RETENTION_DAYS: delete sources and results of builds finished longer ago (default: keep).")
+    var retentionDays: Int?
     @Option(name: .customLong("long-poll-max-seconds"), help: "LONG_POLL_MAX_SECONDS: the longest ?wait= honoured (default 60).")
     var longPollMax: Int?
 }
@@ -94,6 +96,10 @@ struct Settings {
         gateway.maxResultBytes = try integer(options.maxResultBytes, "MAX_RESULT_BYTES") ?? gateway.maxResultBytes
         gateway.certsGrace = try seconds(options.certsGrace, "CERTS_GRACE_SECONDS") ?? gateway.certsGrace
         gateway.longPollMaxWait = try seconds(options.longPollMax, "LONG_POLL_MAX_SECONDS") ?? gateway.longPollMaxWait
+        if let days = try integer(options.retentionDays, "RETENTION_DAYS") {
+            guard days > 0 else { throw SettingsError(description: "RETENTION_DAYS must be positive") }
+            gateway.retention = .seconds(days * 86_400)
+        }
         orchestrator.workerTokenTTL = try seconds(options.workerTokenTTL, "WORKER_TOKEN_TTL_SECONDS") ?? orchestrator.workerTokenTTL
         orchestrator.buildHeartbeatTimeout =
             try seconds(options.buildHeartbeatTimeout, "BUILD_HEARTBEAT_TIMEOUT_SECONDS") ?? orchestrator.buildHeartbeatTimeout

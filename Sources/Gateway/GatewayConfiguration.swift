@@ -24,6 +24,9 @@ public struct GatewayConfiguration: Sendable {
     public var longPollRecheck: Duration = Self.longPollRecheckDefault
     /// `CERTS_GRACE_SECONDS`: how long failed or cancelled builds' certs stay sealed for a retry. Defaults to 24 h.
     public var certsGrace: Duration = Self.certsGraceDefault
+    /// `RETENTION_DAYS`: sources and results of builds finished longer ago are deleted. `nil` (the default) keeps
+    /// them for good.
+    public var retention: Duration?
 
     public init(apiKey: String) { self.apiKey = apiKey }
 

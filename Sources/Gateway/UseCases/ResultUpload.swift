@@ -106,7 +106,8 @@ extension Gateway {
             if build.status.isFinished { throw try await orchestrator.refusal(build: holder.buildID, attempt: holder.attempt) }
             throw GatewayError.badRequest("Result file required")
         }
-        try await completeWithResult(holder: holder, writer: writer, firstBytes: form.firstBytes)
+        try await completeWithResult(
+            holder: holder, writer: writer, firstBytes: form.firstBytes, expectedSHA256: try ClientChecksum.expected(in: request))
         return .json(["status": "success"])
     }
 
@@ -148,19 +149,22 @@ extension Gateway {
             await writer.abort()
             throw error
         }
-        try await completeWithResult(holder: holder, writer: writer, firstBytes: form.firstBytes)
+        try await completeWithResult(
+            holder: holder, writer: writer, firstBytes: form.firstBytes, expectedSHA256: try ClientChecksum.expected(in: request))
         return .json(["success": true])
     }
 
     /// Puts the streamed result in place under the build's row lock, completes the build, destroys its certs.
-    private func completeWithResult(holder: Authenticator.Holder, writer: BlobWriter, firstBytes: [UInt8]) async throws {
+    private func completeWithResult(
+        holder: Authenticator.Holder, writer: BlobWriter, firstBytes: [UInt8], expectedSHA256: String?
+    ) async throws {
         do {
             // .ipa and .apk files are ZIPs: a local file header, or the end record of an empty archive.
             guard firstBytes == [0x50, 0x4b, 0x03, 0x04] || firstBytes == [0x50, 0x4b, 0x05, 0x06] else {
                 throw GatewayError.badRequest("Result must be an .ipa or .apk (ZIP) file")
             }
             try await orchestrator.complete(build: holder.buildID, attempt: holder.attempt) {
-                let info = try await writer.commit(expectedSHA256: nil, inspect: nil)
+                let info = try await writer.commit(expectedSHA256: expectedSHA256, inspect: nil)
                 return ResultFile(size: info.size, sha256: info.sha256)
             }
         } catch {

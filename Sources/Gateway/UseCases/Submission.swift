@@ -84,7 +84,8 @@ extension Gateway {
                 throw GatewayError.badRequest("Valid platform required (ios|android)")
             }
             let info = try await source.commit(
-                expectedSHA256: nil, inspect: ArchiveLimits.defaults(forUploadLimit: configuration.maxSourceBytes))
+                expectedSHA256: try ClientChecksum.expected(in: request),
+                inspect: ArchiveLimits.defaults(forUploadLimit: configuration.maxSourceBytes))
             if let certs = form.certs, !certs.isEmpty {
                 try CertsBundle.inspect(certs, uploadLimit: configuration.maxCertsBytes)
                 let wrapped = try await vault.seal(certs, for: buildID)

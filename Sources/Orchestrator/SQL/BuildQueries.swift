@@ -215,3 +215,33 @@ extension Orchestrator {
     }
 }
 
+
+/// Retention: the sources and results of builds finished long ago.
+extension Orchestrator {
+    /// Finished builds whose files are older than `age` and not yet purged, oldest first.
+    public func buildsDueForPurge(olderThan age: Duration, limit: Int = 100) async throws -> [String] {
+        let rows = try await client.query(
+            """
+            SELECT id FROM builds
+            WHERE status IN ('completed', 'failed', 'cancelled') AND artifacts_purged_at IS NULL
+              AND completed_at < now() - \(age.wholeSeconds) * interval '1 second'
+            ORDER BY completed_at LIMIT \(limit)
+            """,
+            logger: logger
+        )
+        var ids: [String] = []
+        for try await id in rows.decode(String.self) { ids.append(id) }
+        return ids
+    }
+
+    /// Records that a build's source and result were deleted: the row stays, marked as having no artifact.
+    public func markArtifactsPurged(_ id: String) async throws {
+        try await transaction { connection in
+            let rows = try await connection.query(
+                "UPDATE builds SET artifacts_purged_at = now() WHERE id = \(id) AND artifacts_purged_at IS NULL RETURNING id",
+                logger: logger
+            ).count()
+            if rows == 1 { try await appendLog(connection, build: id, "Source and result deleted by the retention policy") }
+        }
+    }
+}
