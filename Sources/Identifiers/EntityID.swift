@@ -28,11 +28,27 @@ enum URLSafeAlphabet {
     }
 }
 
-/// The identifier of a build: 21 URL-safe characters when the controller makes it, and at most
-/// ``maxLength`` URL-safe characters when it arrives from a client or a legacy database.
-public struct BuildID: Hashable, Sendable, Comparable, CustomStringConvertible {
+/// What an ``EntityID`` identifies; a phantom type, so a build id cannot be passed where a worker id is wanted.
+public protocol EntityKind: Sendable {}
+
+/// Marks build identifiers.
+public enum BuildKind: EntityKind {}
+/// Marks worker identifiers.
+public enum WorkerKind: EntityKind {}
+
+/// The identifier of a build: 21 URL-safe characters when the controller makes it, and at most 64 URL-safe
+/// characters when it arrives from a client or a legacy database.
+public typealias BuildID = EntityID<BuildKind>
+
+/// The identifier of a worker: made by the controller (21 characters) or proposed by the worker at
+/// registration (at most 64 URL-safe characters, e.g. a UUID).
+public typealias WorkerID = EntityID<WorkerKind>
+
+/// A validated identifier: only `[A-Za-z0-9_-]`, 1 to ``maxLength`` characters, so it is safe in a storage key,
+/// a log line or a URL as it is.
+public struct EntityID<Kind: EntityKind>: Hashable, Sendable, Comparable, CustomStringConvertible {
     /// The longest identifier accepted from outside.
-    public static let maxLength = 64
+    public static var maxLength: Int { 64 }
     /// The validated text of the identifier.
     public let rawValue: String
 
@@ -45,34 +61,12 @@ public struct BuildID: Hashable, Sendable, Comparable, CustomStringConvertible {
     private init(validated: String) { self.rawValue = validated }
 
     /// A fresh random identifier of 21 characters (126 bits).
-    public static func random() -> BuildID { BuildID(validated: URLSafeAlphabet.random(count: 21)) }
+    public static func random() -> EntityID { EntityID(validated: URLSafeAlphabet.random(count: 21)) }
 
     public var description: String { rawValue }
 
     /// Byte-wise order, as the contract's list ordering asks for ("ids compared byte by byte").
-    public static func < (lhs: BuildID, rhs: BuildID) -> Bool {
+    public static func < (lhs: EntityID, rhs: EntityID) -> Bool {
         lhs.rawValue.utf8.lexicographicallyPrecedes(rhs.rawValue.utf8)
     }
-}
-
-/// The identifier of a worker: made by the controller (21 characters) or proposed by the worker at
-/// registration (at most ``maxLength`` URL-safe characters, e.g. a UUID).
-public struct WorkerID: Hashable, Sendable, CustomStringConvertible {
-    /// The longest identifier accepted from outside.
-    public static let maxLength = 64
-    /// The validated text of the identifier.
-    public let rawValue: String
-
-    /// Validates `text`; `nil` when it is empty, too long or has a character outside `[A-Za-z0-9_-]`.
-    public init?(_ text: some StringProtocol) {
-        guard URLSafeAlphabet.isValid(Substring(text), maxLength: Self.maxLength) else { return nil }
-        self.rawValue = String(text)
-    }
-
-    private init(validated: String) { self.rawValue = validated }
-
-    /// A fresh random identifier of 21 characters.
-    public static func random() -> WorkerID { WorkerID(validated: URLSafeAlphabet.random(count: 21)) }
-
-    public var description: String { rawValue }
 }
