@@ -34,6 +34,7 @@ public final class FileSystemBackend: BlobBackend {
         self.threadPool = threadPool
         self.readBatchSize = readBatchSize
         do {
+            try SystemCall.createFolderPath(root)
             for kind in BlobKind.allCases {
                 _ = close(try SystemCall.openFolderChain(root: root, [Self.blobsFolder, kind.rawValue], create: true))
             }

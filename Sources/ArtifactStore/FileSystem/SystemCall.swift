@@ -39,6 +39,19 @@ enum SystemCall {
         }
     }
 
+    /// Creates the folder at `path` and any missing parents, like `mkdir -p` (the root is the operator's choice,
+    /// so its parents may be symlinks).
+    static func createFolderPath(_ path: String) throws {
+        var prefix = path.hasPrefix("/") ? "/" : ""
+        for component in path.split(separator: "/") {
+            prefix += component
+            if mkdir(prefix, folderMode) != 0, currentErrno() != EEXIST {
+                throw SystemCallError(call: "mkdir(root)", errno: currentErrno())
+            }
+            prefix += "/"
+        }
+    }
+
     /// Opens the store's root folder (the root itself may be a symlink set up by the operator).
     static func openRoot(_ path: String) throws -> Int32 {
         try check("open(root)") { open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
@@ -63,11 +76,13 @@ enum SystemCall {
     static func openFolderChain(root rootPath: String, _ components: [String], create: Bool) throws -> Int32 {
         var current = try openRoot(rootPath)
         for component in components {
-            defer { _ = close(current) }
-            let (next, created) = try openFolder(component, in: current, create: create)
+            let parent = current
+            // Closes the parent, not the folder just opened (a `defer` reading `current` would see `next`).
+            defer { _ = close(parent) }
+            let (next, created) = try openFolder(component, in: parent, create: create)
             // A new folder's entry lives in its parent: make the parent durable too, or a crash could lose the
             // folder, and with it a blob we already reported as committed.
-            if created { _ = fsync(current) }
+            if created { _ = fsync(parent) }
             current = next
         }
         return current
