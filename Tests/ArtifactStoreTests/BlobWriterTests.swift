@@ -163,4 +163,20 @@ struct BlobWriterTests {
             #expect(try await fixture.store.readAll(key, maxBytes: 5000) == replacement)
         }
     }
+
+    @Test func concurrentWriters_toOneKey_leaveOneWholeVersion() async throws {
+        try await StoreFixture.with { fixture in
+            let key = StoreFixture.key()
+            let versions = (0..<4).map { _ in randomBytes(1_200_000) }
+            try await withThrowingTaskGroup(of: BlobInfo.self) { group in
+                for version in versions {
+                    group.addTask { try await fixture.put(version, at: key, chunk: 50_000) }
+                }
+                for try await _ in group {}
+            }
+            let stored = try await fixture.store.readAll(key, maxBytes: 2_000_000)
+            #expect(versions.contains(stored))
+            #expect(fixture.temporaryFiles.isEmpty)
+        }
+    }
 }

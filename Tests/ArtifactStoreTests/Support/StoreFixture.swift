@@ -65,9 +65,20 @@ func sha256Hex(_ bytes: [UInt8]) -> String {
     SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
 }
 
+/// Incompressible bytes, eight at a time (byte-wise generation is slow in debug builds).
 func randomBytes(_ count: Int) -> [UInt8] {
     var generator = SystemRandomNumberGenerator()
-    return (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
+    var bytes = [UInt8](repeating: 0, count: count)
+    bytes.withUnsafeMutableBytes { raw in
+        var index = 0
+        while index < count {
+            var word = generator.next()
+            let take = min(8, count - index)
+            withUnsafeBytes(of: &word) { raw.baseAddress!.advanced(by: index).copyMemory(from: $0.baseAddress!, byteCount: take) }
+            index += take
+        }
+    }
+    return bytes
 }
 
 extension ArtifactStoreError.Code {
