@@ -10,7 +10,6 @@ import CLibArchive
 /// tolerated, since unzipping the upload does not unpack it; its bytes still count, and its rules still apply to
 /// every entry read before the damage.
 enum ArchiveInspector {
-
     /// Inspects the staged upload; throws ``ArchiveRejection``.
     static func inspect(_ reader: any StagedBlobReader, limits: ArchiveLimits) throws {
         try walkUpload(reader, limits: limits, collector: nil)
@@ -98,28 +97,5 @@ enum ArchiveInspector {
         guard count >= 0 else { throw budget.violation ?? ArchiveRejection.damaged.with(detail: archive.errorString) }
         try budget.count(bytes: count)
         return count
-    }
-}
-
-/// Keeps the top-level regular files of an archive for ``ArchiveReader``.
-final class EntryCollector {
-    private(set) var entries: [ArchiveEntry] = []
-    private var name: String?
-    private var bytes: [UInt8] = []
-
-    func begin(name: String, keep: Bool) {
-        guard keep else { return }
-        finish()
-        self.name = name
-    }
-
-    func append(_ chunk: UnsafeRawBufferPointer) {
-        if name != nil { bytes.append(contentsOf: chunk) }
-    }
-
-    func finish() {
-        if let name { entries.append(ArchiveEntry(name: name, contents: bytes)) }
-        name = nil
-        bytes = []
     }
 }
