@@ -109,7 +109,8 @@ let package = Package(
         .testTarget(name: "IdentifiersTests", dependencies: ["Identifiers"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ArtifactStoreTests",
-            dependencies: ["ArtifactStore", "TestSupport", .product(name: "Crypto", package: "swift-crypto")],
+            // CLibArchive: the tests deflate their hostile ZIPs with libarchive's writer.
+            dependencies: ["ArtifactStore", "TestSupport", "CLibArchive", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -5,6 +5,7 @@ final class ArchiveBudget {
     let uploadSize: Int64
     private(set) var unpackedBytes: Int64 = 0
     private(set) var entryCount = 0
+    private var rawEntryCount = 0
     /// The first limit crossed. Kept because a crossing inside a libarchive callback cannot throw through C: the
     /// callback fails, libarchive reports a generic error, and the walker asks here what really happened.
     private(set) var violation: ArchiveRejection?
@@ -26,6 +27,12 @@ final class ArchiveBudget {
     func countEntry() throws {
         entryCount += 1
         if entryCount > limits.maxEntries { throw record(.tooManyEntries) }
+    }
+
+    /// Counts an entry of the raw central directory, checked before libarchive counts the same entries again.
+    func countRawEntry() throws {
+        rawEntryCount += 1
+        if rawEntryCount > limits.maxEntries { throw record(.tooManyEntries) }
     }
 
     func record(_ rejection: ArchiveRejection) -> ArchiveRejection {

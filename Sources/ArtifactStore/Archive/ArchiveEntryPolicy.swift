@@ -28,10 +28,14 @@ enum ArchiveEntryPolicy {
     /// A relative path of forward-slash components, none of them `..`, with no backslash, NUL, control character or
     /// drive letter: what every unzip tool on every OS writes inside the folder it was given.
     static func isAllowed(name: String) -> Bool {
-        let bytes = Array(name.utf8)
+        isAllowed(rawName: Array(name.utf8))
+    }
+
+    /// ``isAllowed(name:)`` on the bytes as stored (ZIP names need not be UTF-8; NUL counts as a control byte).
+    static func isAllowed(rawName bytes: [UInt8]) -> Bool {
         guard !bytes.isEmpty, bytes.first != UInt8(ascii: "/") else { return false }
         guard !bytes.contains(where: { $0 < 0x20 || $0 == 0x7F || $0 == UInt8(ascii: "\\") }) else { return false }
         if bytes.count >= 2, bytes[1] == UInt8(ascii: ":") { return false }
-        return !name.split(separator: "/", omittingEmptySubsequences: false).contains("..")
+        return !bytes.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).contains([0x2E, 0x2E])
     }
 }

@@ -71,8 +71,12 @@ final class NestedEntryInput: ArchiveInput {
     private(set) var parentFailed = false
     private(set) var reachedEnd = false
 
-    init(parent: OpaquePointer, head: [UInt8], budget: ArchiveBudget, observe: ((UnsafeRawBufferPointer) -> Void)?) {
+    init(
+        parent: OpaquePointer, head: [UInt8], parentEnded: Bool, budget: ArchiveBudget,
+        observe: ((UnsafeRawBufferPointer) -> Void)?
+    ) {
         self.parent = parent
+        self.reachedEnd = parentEnded
         self.head = UnsafeMutableRawBufferPointer.allocate(byteCount: head.count, alignment: 16)
         self.head.copyBytes(from: head)
         self.budget = budget

@@ -10,7 +10,6 @@ import CLibArchive
 /// tolerated, since unzipping the upload does not unpack it; its bytes still count, and its rules still apply to
 /// every entry read before the damage.
 enum ArchiveInspector {
-
     /// Inspects the staged upload; throws ``ArchiveRejection``.
     static func inspect(_ reader: any StagedBlobReader, limits: ArchiveLimits) throws {
         try walkUpload(reader, limits: limits, collector: nil)
@@ -18,13 +17,18 @@ enum ArchiveInspector {
 
     static func walkUpload(_ reader: any StagedBlobReader, limits: ArchiveLimits, collector: EntryCollector?) throws {
         let budget = ArchiveBudget(limits: limits, uploadSize: reader.size)
+        try ZipCentralDirectoryScan.check(reader, budget: budget)
         let archive = try LibArchiveReader(input: StagedInput(reader: reader), formats: .zip)
         try walk(archive, depth: 0, budget: budget, collector: collector)
     }
 
-    private static func walk(_ archive: LibArchiveReader, depth: Int, budget: ArchiveBudget, collector: EntryCollector?)
-        throws
-    {
+    /// Walks every entry of `archive`, which sits at nesting level `depth`. `isDecompressedStream` marks the single
+    /// entry of a bare compressed stream: a tar found there is the same archive as its compression (`.tar.gz` is one
+    /// level), not one more.
+    private static func walk(
+        _ archive: LibArchiveReader, depth: Int, budget: ArchiveBudget, collector: EntryCollector?,
+        isDecompressedStream: Bool = false
+    ) throws {
         let block = UnsafeMutableRawBufferPointer.allocate(byteCount: StagedInput.blockSize, alignment: 16)
         defer { block.deallocate() }
         while true {
@@ -38,14 +42,16 @@ enum ArchiveInspector {
             let (name, isRegularFile) = try ArchiveEntryPolicy.check(entry)
             guard isRegularFile else { continue }
             collector?.begin(name: name, keep: depth == 0)
-            try readEntry(archive, depth: depth, budget: budget, block: block, collector: depth == 0 ? collector : nil)
+            try readEntry(
+                archive, depth: depth, budget: budget, block: block, collector: depth == 0 ? collector : nil,
+                isDecompressedStream: isDecompressedStream)
         }
     }
 
     /// Reads one entry's data to its end, recursing into it when it is itself an archive.
     private static func readEntry(
         _ archive: LibArchiveReader, depth: Int, budget: ArchiveBudget, block: UnsafeMutableRawBufferPointer,
-        collector: EntryCollector?
+        collector: EntryCollector?, isDecompressedStream: Bool
     ) throws {
         var head: [UInt8] = []
         var ended = false
@@ -58,19 +64,24 @@ enum ArchiveInspector {
             head.append(contentsOf: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(block)[..<count]))
         }
         head.withUnsafeBytes { collector?.append($0) }
-        guard !ended else { return }
         guard let kind = ArchiveMagic.detect(head) else {
-            while true {
+            // A small archive may end within the sniffed head: it is inspected all the same, below.
+            while !ended {
                 let count = try read(archive, into: block, budget: budget)
-                if count == 0 { return }
+                if count == 0 { break }
                 collector?.append(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(block)[..<count]))
             }
+            return
         }
-        guard depth + 1 <= budget.limits.maxNestingDepth else { throw budget.record(.nestedTooDeep) }
-        let input = NestedEntryInput(parent: archive.handle, head: head, budget: budget, observe: collector?.append)
+        let nestedDepth = kind == .container && isDecompressedStream ? depth : depth + 1
+        guard nestedDepth <= budget.limits.maxNestingDepth else { throw budget.record(.nestedTooDeep) }
+        let input = NestedEntryInput(
+            parent: archive.handle, head: head, parentEnded: ended, budget: budget, observe: collector?.append)
         do {
-            let nested = try LibArchiveReader(input: input, formats: kind == .container ? .anyContainer : .anyCompressedStream)
-            try walk(nested, depth: depth + 1, budget: budget, collector: nil)
+            // A compressed stream is read raw, to its very end: parsed as a tar, a stream of zeros would look like
+            // an empty tar and its expansion would go uncounted. What it decompresses to is sniffed in turn.
+            let nested = try LibArchiveReader(input: input, formats: kind == .container ? .anyContainer : .decompressedStream)
+            try walk(nested, depth: nestedDepth, budget: budget, collector: nil, isDecompressedStream: kind == .compressedStream)
         } catch let rejection as ArchiveRejection where rejection.kind == .malformed {
             // Tolerated only when the nested archive itself is damaged; `drain` rethrows a limit crossed or a
             // parent that could not be decompressed.
@@ -86,28 +97,5 @@ enum ArchiveInspector {
         guard count >= 0 else { throw budget.violation ?? ArchiveRejection.damaged.with(detail: archive.errorString) }
         try budget.count(bytes: count)
         return count
-    }
-}
-
-/// Keeps the top-level regular files of an archive for ``ArchiveReader``.
-final class EntryCollector {
-    private(set) var entries: [ArchiveEntry] = []
-    private var name: String?
-    private var bytes: [UInt8] = []
-
-    func begin(name: String, keep: Bool) {
-        guard keep else { return }
-        finish()
-        self.name = name
-    }
-
-    func append(_ chunk: UnsafeRawBufferPointer) {
-        if name != nil { bytes.append(contentsOf: chunk) }
-    }
-
-    func finish() {
-        if let name { entries.append(ArchiveEntry(name: name, contents: bytes)) }
-        name = nil
-        bytes = []
     }
 }

@@ -5,10 +5,10 @@ final class LibArchiveReader {
     enum Formats {
         /// The upload itself: ZIP only, read through its central directory as unzip tools do.
         case zip
-        /// An archive inside the upload: any container format, any compression.
+        /// An archive inside the upload, recognised by its container magic: any container format, uncompressed.
         case anyContainer
-        /// A bare compressed stream inside the upload: any compression, over a tar or over raw data.
-        case anyCompressedStream
+        /// A bare compressed stream inside the upload: any compression, read as one raw entry to its end.
+        case decompressedStream
     }
 
     let handle: OpaquePointer
@@ -23,9 +23,7 @@ final class LibArchiveReader {
             archive_read_support_format_zip_seekable(handle)
         case .anyContainer:
             archive_read_support_format_all(handle)
-            archive_read_support_filter_all(handle)
-        case .anyCompressedStream:
-            archive_read_support_format_all(handle)
+        case .decompressedStream:
             archive_read_support_format_raw(handle)
             archive_read_support_filter_all(handle)
         }

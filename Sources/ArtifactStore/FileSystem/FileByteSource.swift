@@ -20,7 +20,7 @@ struct FileByteSource: BlobByteSource {
                 return buffer
             }
         } catch {
-            throw FileSystemBackend.storeError(error, key: key)
+            throw ArtifactStoreError.wrapping(error, key: key)
         }
     }
 }

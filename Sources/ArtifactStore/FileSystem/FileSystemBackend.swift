@@ -34,6 +34,7 @@ public final class FileSystemBackend: BlobBackend {
         self.threadPool = threadPool
         self.readBatchSize = readBatchSize
         do {
+            try SystemCall.createFolderPath(root)
             for kind in BlobKind.allCases {
                 _ = close(try SystemCall.openFolderChain(root: root, [Self.blobsFolder, kind.rawValue], create: true))
             }
@@ -142,19 +143,7 @@ public final class FileSystemBackend: BlobBackend {
         do {
             return try await threadPool.runIfActive(body)
         } catch {
-            throw Self.storeError(error, key: key)
-        }
-    }
-
-    /// Maps a failure of a system call to ``ArtifactStoreError``: a full volume is `storageUnavailable`.
-    static func storeError(_ error: any Error, key: BlobKey?) -> ArtifactStoreError {
-        switch error {
-        case let error as ArtifactStoreError:
-            return error
-        case let error as SystemCallError where error.isOutOfSpace:
-            return .storageUnavailable(key, underlying: error)
-        default:
-            return .ioFailure(key, underlying: error)
+            throw ArtifactStoreError.wrapping(error, key: key)
         }
     }
 }

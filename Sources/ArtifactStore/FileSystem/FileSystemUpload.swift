@@ -126,7 +126,7 @@ final class FileSystemUpload: BlobUpload {
         do {
             try await threadPool.runIfActive(body)
         } catch {
-            throw FileSystemBackend.storeError(error, key: key)
+            throw ArtifactStoreError.wrapping(error, key: key)
         }
     }
 }

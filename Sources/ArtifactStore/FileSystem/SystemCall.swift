@@ -4,22 +4,6 @@ import Glibc
 import Darwin
 #endif
 
-/// A failed system call: its name and `errno`, never the path it was given (descriptions reach logs).
-struct SystemCallError: Error, CustomStringConvertible {
-    let call: String
-    let errno: Int32
-
-    var description: String { "\(call): \(String(cString: strerror(errno))) (errno \(errno))" }
-
-    /// The volume is full or over quota: the store cannot take writes, which is not a fault of this blob.
-    var isOutOfSpace: Bool { errno == ENOSPC || errno == EDQUOT }
-    /// The name does not exist.
-    var isMissing: Bool { errno == ENOENT }
-    /// Something that is not what we created stands where a folder or file of ours should be: a symlink (`ELOOP`
-    /// from `O_NOFOLLOW`) or a file in place of a folder (`ENOTDIR`).
-    var isForeignObject: Bool { errno == ELOOP || errno == ENOTDIR || errno == EMLINK }
-}
-
 /// Thin, blocking wrappers around the system calls the filesystem driver needs. Call them only on the thread pool.
 ///
 /// Every name below the store's root is opened relative to a folder descriptor with `O_NOFOLLOW`, so a symlink
@@ -36,6 +20,19 @@ enum SystemCall {
             if result >= 0 { return result }
             let code = currentErrno()
             if code != EINTR { throw SystemCallError(call: call, errno: code) }
+        }
+    }
+
+    /// Creates the folder at `path` and any missing parents, like `mkdir -p` (the root is the operator's choice,
+    /// so its parents may be symlinks).
+    static func createFolderPath(_ path: String) throws {
+        var prefix = path.hasPrefix("/") ? "/" : ""
+        for component in path.split(separator: "/") {
+            prefix += component
+            if mkdir(prefix, folderMode) != 0, currentErrno() != EEXIST {
+                throw SystemCallError(call: "mkdir(root)", errno: currentErrno())
+            }
+            prefix += "/"
         }
     }
 

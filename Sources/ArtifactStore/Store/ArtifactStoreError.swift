@@ -86,6 +86,21 @@ public struct ArtifactStoreError: Error, Sendable, CustomStringConvertible, Cust
 }
 
 extension ArtifactStoreError {
+    /// Gives any failure the module's type: itself when it already is one, `storageUnavailable` for a full volume
+    /// (not this blob's fault: the Gateway answers 503), `ioFailure` for the rest.
+    static func wrapping(_ error: any Error, key: BlobKey?, file: String = #fileID, line: Int = #line) -> Self {
+        switch error {
+        case let error as ArtifactStoreError:
+            return error
+        case let error as SystemCallError where error.isOutOfSpace:
+            return .storageUnavailable(key, underlying: error, file: file, line: line)
+        default:
+            return .ioFailure(key, underlying: error, file: file, line: line)
+        }
+    }
+}
+
+extension ArtifactStoreError {
     public var description: String {
         var text = "ArtifactStoreError.\(code)"
         if let key { text += " (\(key))" }

@@ -100,7 +100,7 @@ public actor BlobWriter {
             return BlobInfo(size: received, sha256: digest)
         } catch {
             await discard()
-            throw FileSystemBackend.storeError(error, key: key)
+            throw ArtifactStoreError.wrapping(error, key: key)
         }
     }
 
@@ -132,7 +132,7 @@ public actor BlobWriter {
             try await written
         } catch {
             await discard()
-            throw FileSystemBackend.storeError(error, key: key)
+            throw ArtifactStoreError.wrapping(error, key: key)
         }
         if abortRequested {
             await discard()

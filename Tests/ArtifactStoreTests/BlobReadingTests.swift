@@ -1,0 +1,165 @@
+import ArtifactStore
+import Foundation
+import NIOCore
+import Testing
+
+@Suite("Reading, ranges and housekeeping")
+struct BlobReadingTests {
+    static let size = 1_300_001
+
+    /// First byte, last byte, slices across chunk (64 KiB) and batch (512 KiB) borders, and everything.
+    static let ranges: [ClosedRange<Int64>] = [
+        0...0, 0...9, 1...1, 65_535...65_536, 100_000...700_000, 524_287...524_288,
+        1_300_000...1_300_000, 1_299_990...1_300_000, 0...1_300_000,
+    ]
+
+    @Test(arguments: ranges)
+    func contents_ofRange_streamsExactlyThatSlice(range: ClosedRange<Int64>) async throws {
+        try await StoreFixture.with { fixture in
+            let bytes = randomBytes(Self.size)
+            let key = StoreFixture.key(.result)
+            _ = try await fixture.put(bytes, at: key)
+            let contents = try await fixture.store.contents(of: key, range: range)
+            var chunkSizes: [Int] = []
+            var received: [UInt8] = []
+            for try await chunk in contents {
+                chunkSizes.append(chunk.readableBytes)
+                received += chunk.readableBytesView
+            }
+            #expect(received == Array(bytes[Int(range.lowerBound)...Int(range.upperBound)]))
+            #expect(chunkSizes.allSatisfy { $0 > 0 && $0 <= 64 * 1024 })
+        }
+    }
+
+    @Test func contents_withoutRange_streamsWholeBlobTwiceFromOneSequence() async throws {
+        try await StoreFixture.with { fixture in
+            let bytes = randomBytes(200_000)
+            let key = StoreFixture.key()
+            _ = try await fixture.put(bytes, at: key)
+            let contents = try await fixture.store.contents(of: key, range: nil)
+            #expect(try await fixture.readAll(contents) == bytes)
+            #expect(try await fixture.readAll(contents) == bytes)
+        }
+    }
+
+    @Test func contents_ofRangePastTheEnd_throwsInvalidRange() async throws {
+        try await StoreFixture.with { fixture in
+            let key = StoreFixture.key()
+            _ = try await fixture.put(randomBytes(10), at: key)
+            let error = await #expect(throws: ArtifactStoreError.self) {
+                _ = try await fixture.store.contents(of: key, range: 5...10)
+            }
+            #expect(error?.code == .invalidRange)
+        }
+    }
+
+    @Test func contents_ofMissingBlob_throwsNotFoundBeforeStreaming() async throws {
+        try await StoreFixture.with { fixture in
+            let error = await #expect(throws: ArtifactStoreError.self) {
+                _ = try await fixture.store.contents(of: StoreFixture.key(), range: nil)
+            }
+            #expect(error?.code == .notFound)
+        }
+    }
+
+    @Test func contents_openedBeforeReplacement_keepsStreamingTheOpenedVersion() async throws {
+        try await StoreFixture.with { fixture in
+            let key = StoreFixture.key()
+            let first = randomBytes(300_000)
+            _ = try await fixture.put(first, at: key)
+            let contents = try await fixture.store.contents(of: key, range: nil)
+            _ = try await fixture.put(randomBytes(300_000), at: key)
+            try await fixture.store.delete(key)
+            #expect(try await fixture.readAll(contents) == first)
+        }
+    }
+
+    @Test func readAll_ofBlobLargerThanMax_throwsTooLarge() async throws {
+        try await StoreFixture.with { fixture in
+            let key = StoreFixture.key()
+            _ = try await fixture.put(randomBytes(100), at: key)
+            let error = await #expect(throws: ArtifactStoreError.self) {
+                _ = try await fixture.store.readAll(key, maxBytes: 99)
+            }
+            #expect(error?.code == .tooLarge)
+            let missing = await #expect(throws: ArtifactStoreError.self) {
+                _ = try await fixture.store.readAll(StoreFixture.key(), maxBytes: 99)
+            }
+            #expect(missing?.code == .notFound)
+        }
+    }
+
+    @Test func delete_removesBlobAndIsIdempotent() async throws {
+        try await StoreFixture.with { fixture in
+            let key = StoreFixture.key()
+            _ = try await fixture.put(randomBytes(100), at: key)
+            try await fixture.store.delete(key)
+            try await fixture.store.delete(key)
+            try await fixture.store.delete(StoreFixture.key(.certs))
+            #expect(try await fixture.store.size(of: key) == nil)
+            #expect(fixture.files().isEmpty)
+        }
+    }
+
+    @Test func copy_toAnotherKey_isIdenticalAndIndependent() async throws {
+        try await StoreFixture.with { fixture in
+            let bytes = randomBytes(1_500_000)
+            let source = StoreFixture.key()
+            let destination = StoreFixture.key()
+            let original = try await fixture.put(bytes, at: source)
+            let copied = try await fixture.store.copy(source, to: destination)
+            #expect(copied == original)
+            try await fixture.store.delete(source)
+            #expect(try await fixture.store.readAll(destination, maxBytes: 2_000_000) == bytes)
+            #expect(fixture.temporaryFiles.isEmpty)
+        }
+    }
+
+    @Test func copy_ofMissingBlob_throwsNotFoundAndWritesNothing() async throws {
+        try await StoreFixture.with { fixture in
+            let error = await #expect(throws: ArtifactStoreError.self) {
+                _ = try await fixture.store.copy(StoreFixture.key(), to: StoreFixture.key())
+            }
+            #expect(error?.code == .notFound)
+            #expect(fixture.files().isEmpty)
+        }
+    }
+
+    @Test func usage_countsCommittedBlobsOnly() async throws {
+        try await StoreFixture.with { fixture in
+            _ = try await fixture.put(randomBytes(1000), at: StoreFixture.key(.source))
+            _ = try await fixture.put(randomBytes(234), at: StoreFixture.key(.result))
+            let inFlight = try await fixture.store.makeWriter(for: StoreFixture.key(), limit: .max)
+            try await inFlight.write(ByteBuffer(bytes: randomBytes(2_000_000)))
+            let usage = try await fixture.store.usage()
+            #expect(usage.backend == "filesystem")
+            #expect(usage.blobCount == 2)
+            #expect(usage.bytesUsed == 1234)
+            #expect(usage.freeBytes > 0)
+            await inFlight.abort()
+        }
+    }
+
+    @Test func checkWritable_onHealthyStore_succeedsAndLeavesNothing() async throws {
+        try await StoreFixture.with { fixture in
+            try await fixture.store.checkWritable()
+            #expect(fixture.files().isEmpty)
+        }
+    }
+
+    @Test func checkWritable_whenRootRemoved_throwsStorageUnavailable() async throws {
+        try await StoreFixture.with { fixture in
+            try FileManager.default.removeItem(atPath: fixture.root)
+            let error = await #expect(throws: ArtifactStoreError.self) { try await fixture.store.checkWritable() }
+            #expect(error?.code == .storageUnavailable)
+        }
+    }
+
+    @Test func init_whenRootIsAFile_throwsStorageUnavailable() throws {
+        let path = NSTemporaryDirectory() + "artifact-store-file-" + UUID().uuidString
+        try Data("x".utf8).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let error = #expect(throws: ArtifactStoreError.self) { _ = try ArtifactStore(configuration: .init(root: path)) }
+        #expect(error?.code == .storageUnavailable)
+    }
+}
