@@ -28,7 +28,8 @@ struct VaultCommandError: Error, CustomStringConvertible {
 }
 
 extension VaultOptions {
-    /// Runs `body` with a migrated Orchestrator on `DATABASE_URL`, turning refusals into readable errors.
+    /// Runs `body` with an Orchestrator on `DATABASE_URL`, turning refusals into readable errors. It does not
+    /// migrate: a maintenance command must not change the schema under controllers of another version.
     func run<Result: Sendable>(_ body: @Sendable (Orchestrator, Logger) async throws -> Result) async throws -> Result {
         let environment = ProcessInfo.processInfo.environment
         guard let url = databaseURL ?? environment["DATABASE_URL"], !url.isEmpty else {
@@ -41,7 +42,6 @@ extension VaultOptions {
                 group.addTask { await client.run() }
                 defer { group.cancelAll() }
                 let orchestrator = Orchestrator(client: client, configuration: OrchestratorConfiguration(), logger: logger)
-                try await orchestrator.migrate()
                 return try await body(orchestrator, logger)
             }
         } catch let error as GatewayError {
@@ -56,9 +56,17 @@ extension VaultOptions {
         }
     }
 
-    func maintenance(_ orchestrator: Orchestrator, _ logger: Logger) throws -> VaultKeyMaintenance {
-        let path = try VaultKeyMaintenance.keyFilePath(environment: ProcessInfo.processInfo.environment)
-        return VaultKeyMaintenance(
+    /// `VAULT_MASTER_KEY_FILE`, checked before anything connects to the database.
+    func keyFilePath() throws -> String {
+        do {
+            return try VaultKeyMaintenance.keyFilePath(environment: ProcessInfo.processInfo.environment)
+        } catch {
+            throw VaultCommandError(description: error.message)
+        }
+    }
+
+    func maintenance(_ path: String, _ orchestrator: Orchestrator, _ logger: Logger) -> VaultKeyMaintenance {
+        VaultKeyMaintenance(
             keyFilePath: path, orchestrator: orchestrator, logger: logger,
             batchSize: batchSize ?? VaultKeyMaintenance.batchSizeDefault)
     }
@@ -89,8 +97,9 @@ struct RotateKey: AsyncParsableCommand {
 
     func run() async throws {
         let rewrap = !noRewrap
+        let path = try options.keyFilePath()
         try await options.run { orchestrator, logger in
-            let (version, report) = try await options.maintenance(orchestrator, logger).rotate(rewrap: rewrap)
+            let (version, report) = try await options.maintenance(path, orchestrator, logger).rotate(rewrap: rewrap)
             print("new current key version: \(version)")
             if let report { try printReport(report) }
             print("restart every controller process so that it loads the new key file")
@@ -106,8 +115,9 @@ struct Rewrap: AsyncParsableCommand {
     @OptionGroup var options: VaultOptions
 
     func run() async throws {
+        let path = try options.keyFilePath()
         try await options.run { orchestrator, logger in
-            let report = try await options.maintenance(orchestrator, logger).rewrapAll()
+            let report = try await options.maintenance(path, orchestrator, logger).rewrapAll()
             print("current key version: \(report.targetVersion)")
             try printReport(report)
         }
@@ -125,8 +135,9 @@ struct RetireKey: AsyncParsableCommand {
 
     func run() async throws {
         let version = version
+        let path = try options.keyFilePath()
         try await options.run { orchestrator, logger in
-            try await options.maintenance(orchestrator, logger).retire(version: version)
+            try await options.maintenance(path, orchestrator, logger).retire(version: version)
             print("key version \(version) removed; restart every controller process so that none keeps it in memory")
         }
     }
