@@ -5,6 +5,7 @@ import Foundation
 import Gateway
 import Hummingbird
 import Logging
+import NIOCore
 import Orchestrator
 import PostgresNIO
 import ServiceLifecycle
@@ -26,6 +27,9 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup var options: SettingsOptions
 
     func run() async throws {
+        // Archive inspection and file I/O hold blocking-pool threads for a while; the default (one per core)
+        // would let two slow inspections stall every other upload and download.
+        NIOSingletons.blockingPoolThreadCountSuggestion = max(8, ProcessInfo.processInfo.activeProcessorCount * 4)
         let settings = try Settings(options)
         let logger = ControllerLogging.controllerLogger()
         let keyRing = try KeyRing.load(environmentValue: settings.vaultMasterKey, filePath: settings.vaultMasterKeyFile)
