@@ -8,6 +8,7 @@ import HummingbirdTesting
 import Logging
 import NIOCore
 import Orchestrator
+import PostgresNIO
 import TestSupport
 import Testing
 
@@ -112,6 +113,12 @@ struct GatewayFixture: Sendable {
         try #require(response.status == .ok)
         let object = try response.object()
         return (try #require(object["id"] as? String), try #require(object["access_token"] as? String))
+    }
+
+    /// Moves the expiry of every token of `worker`, instead of sleeping until it comes.
+    func setTokenExpiry(of worker: String, secondsFromNow seconds: Int) async throws {
+        try await orchestrator.client.query(
+            "UPDATE worker_tokens SET expires_at = now() + \(Double(seconds)) * interval '1 second' WHERE worker_id = \(worker)")
     }
 
     /// Files under the storage root, for "nothing was left behind" checks.

@@ -104,11 +104,12 @@ import Testing
     }
 
     @Test func unregister_withAnExpiredTokenAndTheAPIKey_isAccepted_butNotWithoutTheKey() async throws {
-        try await F.run(orchestrator: { $0.workerTokenTTL = .seconds(1) }) { f in
+        try await F.run { f in
             let (id, _) = try await f.submit()
             let worker = try await f.registerWorker()
             _ = try await f.request(.get, "/api/workers/poll", headers: F.workerToken(worker.token))
-            try await Task.sleep(for: .milliseconds(1100))
+            // The worker built for longer than its token lives (it does not poll while it builds).
+            try await f.setTokenExpiry(of: worker.id, secondsFromNow: -3600)
             let withoutKey = try await f.request(.post, "/api/workers/unregister", headers: F.workerToken(worker.token))
             #expect(withoutKey.status == .unauthorized)
             let withKey = try await f.request(.post, "/api/workers/unregister", headers: F.workerToken(worker.token).merging(F.key))
@@ -117,6 +118,15 @@ import Testing
             #expect(try await f.orchestrator.build(id)?.status == .pending)
             // An expired token still answers 401 on other routes, key or not.
             #expect(try await f.request(.get, "/api/workers/poll", headers: F.workerToken(worker.token).merging(F.key)).status == .unauthorized)
+        }
+    }
+
+    @Test func unregister_withATokenExpiredMoreThanADayAgo_isRefused() async throws {
+        try await F.run { f in
+            let worker = try await f.registerWorker()
+            try await f.setTokenExpiry(of: worker.id, secondsFromNow: -90_000)
+            let response = try await f.request(.post, "/api/workers/unregister", headers: F.workerToken(worker.token).merging(F.key))
+            #expect(response.status == .unauthorized)
         }
     }
 
@@ -140,16 +150,18 @@ import Testing
     }
 
     @Test func workerToken_rotatesNearExpiry_andThePreviousOneStaysValid() async throws {
-        try await F.run(orchestrator: { $0.workerTokenTTL = .seconds(3) }) { f in
+        try await F.run(orchestrator: { $0.workerTokenTTL = .seconds(900) }) { f in
             let worker = try await f.registerWorker()
             let first = try await f.request(.get, "/api/workers/poll", headers: F.workerToken(worker.token)).object()
             #expect(first["access_token"] as? String == worker.token)
-            try await Task.sleep(for: .milliseconds(2200))
+            // Less than a third of its lifetime left: the next poll hands out a fresh token.
+            try await f.setTokenExpiry(of: worker.id, secondsFromNow: 200)
             let rotated = try await f.request(.get, "/api/workers/poll", headers: F.workerToken(worker.token)).object()
             let fresh = try #require(rotated["access_token"] as? String)
             #expect(fresh != worker.token)
             #expect(try await f.request(.get, "/api/workers/poll", headers: F.workerToken(worker.token)).status == .ok)
-            #expect(try await f.request(.get, "/api/workers/poll", headers: F.workerToken(fresh)).status == .ok)
+            let again = try await f.request(.get, "/api/workers/poll", headers: F.workerToken(fresh)).object()
+            #expect(again["access_token"] as? String == fresh)
         }
     }
 
