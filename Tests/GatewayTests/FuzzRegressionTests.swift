@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdTesting
 import NIOCore
 import Testing
 
@@ -48,5 +49,20 @@ import Testing
     @Test func multipart_nonASCIIFilename_isAccepted() async throws {
         let body = Array("--X-BOUNDARY\r\nContent-Disposition: form-data; name=\"source\"; filename=\"проект.zip\"\r\n\r\nPK\r\n--X-BOUNDARY--\r\n".utf8)
         #expect(try await read(body) == ["source"])
+    }
+}
+
+@Suite struct MultipartHeaderLimitTests {
+    @Test func anEndlessHeaderLine_isRefused_beforeItFillsMemory() async throws {
+        try await GatewayFixture.run { f in
+            let boundary = "b0undary"
+            var body = Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"source\"; x=\"".utf8)
+            body += [UInt8](repeating: UInt8(ascii: "a"), count: 256 * 1024)
+            var headers = GatewayFixture.key
+            headers[.contentType] = "multipart/form-data; boundary=\(boundary)"
+            let response = try await f.request(.post, "/api/builds/submit", headers: headers, body: body)
+            #expect(response.status == .badRequest)
+            #expect(response.errorMessage == "Malformed multipart body")
+        }
     }
 }

@@ -28,6 +28,9 @@ struct MultipartHeaderGuard {
     /// The last bytes seen, so that a delimiter split between two buffers is still found.
     private var carry: [UInt8] = []
     private var mode = Mode.outside
+    /// Bytes of the current header section: multipart-kit keeps a header line in memory until its line ending
+    /// arrives, so one endless line would otherwise hold up to the whole upload.
+    private var sectionBytes = 0
 
     init(boundary: String) {
         delimiter = Array("--\(boundary)\r\n".utf8)
@@ -46,16 +49,22 @@ struct MultipartHeaderGuard {
                 // Fast path through content: only a LF can end a delimiter.
                 guard let next = bytes[index...].firstIndex(of: UInt8(ascii: "\n")) else { break }
                 index = next
-                if endsDelimiter(at: index, in: bytes) { mode = .name(empty: true) }
+                if endsDelimiter(at: index, in: bytes) {
+                    mode = .name(empty: true)
+                    sectionBytes = 0
+                }
                 index += 1
                 continue
             }
             let byte = bytes[index]
             if byte == UInt8(ascii: "\n"), endsDelimiter(at: index, in: bytes) {
                 mode = .name(empty: true)
+                sectionBytes = 0
                 index += 1
                 continue
             }
+            sectionBytes += 1
+            if sectionBytes > MultipartReader.maxHeaderBytes { return false }
             switch mode {
             case .outside:
                 break

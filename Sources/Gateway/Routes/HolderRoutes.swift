@@ -68,8 +68,14 @@ extension Gateway {
         guard build.certsState == .sealed, let wrappedKey = build.certsWrappedKey, let version = build.certsKeyVersion,
             let buildID = BuildID(id)
         else { throw GatewayError.notFound("Certs not found") }
-        let plaintext = try await vault.open(for: buildID, wrappedKey: WrappedDataKey(keyVersion: version, bytes: wrappedKey))
-        try await orchestrator.recordCertsOpened(build: id, attempt: holder.attempt, worker: holder.workerID, via: route)
+        var plaintext = try await vault.open(for: buildID, wrappedKey: WrappedDataKey(keyVersion: version, bytes: wrappedKey))
+        do {
+            try await orchestrator.recordCertsOpened(build: id, attempt: holder.attempt, worker: holder.workerID, via: route)
+        } catch {
+            // No release without its audit event, and no plaintext left behind when there is none.
+            plaintext.resetAndZero()
+            throw error
+        }
         logger.info("certs released", metadata: [
             "build_id": "\(id)", "attempt": "\(holder.attempt)", "via": "\(holder.via.rawValue)", "route": "\(route)",
         ])
