@@ -104,9 +104,11 @@ if [ "${UP_NO_SERVE:-0}" = "1" ]; then
     exit 0
 fi
 
-section "Building (swift build -c release --product free-agent-controller)"
-swift build -c release --product free-agent-controller
-bin_path="$(swift build -c release --show-bin-path)"
+# A scratch path of its own: the test suite's debug build (.build) and this release build never wait for
+# each other's lock, and neither invalidates the other.
+section "Building (swift build -c release --scratch-path .build-release --product free-agent-controller)"
+swift build -c release --scratch-path .build-release --product free-agent-controller
+bin_path="$(swift build -c release --scratch-path .build-release --show-bin-path)"
 
 section "Serving on port $PORT (Ctrl-C stops the server; the database keeps running)"
 exec "$bin_path/free-agent-controller" serve
