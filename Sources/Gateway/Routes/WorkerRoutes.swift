@@ -3,6 +3,7 @@ import Hummingbird
 import Identifiers
 import Logging
 import Orchestrator
+import ServiceLifecycle
 
 /// Workers: registration, the poll, and the calls that name their build in the body.
 extension Gateway {
@@ -68,8 +69,14 @@ extension Gateway {
                 ])
             }
             let remaining = deadline - ContinuousClock.now
-            guard remaining > .zero, !Task.isCancelled else { break }
-            await queueSignal.wait(after: generation, timeout: min(remaining, configuration.longPollRecheck))
+            // On SIGTERM a held long-poll answers "no job" at once, so it does not hold up the shutdown.
+            guard remaining > .zero, !Task.isCancelled, !Task.isShuttingDownGracefully else { break }
+            let signal = queueSignal
+            await withGracefulShutdownHandler {
+                await signal.wait(after: generation, timeout: min(remaining, configuration.longPollRecheck))
+            } onGracefulShutdown: {
+                signal.signal()
+            }
         }
         return .json(["job": .null, "access_token": .string(accessToken)])
     }
