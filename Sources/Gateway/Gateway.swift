@@ -14,6 +14,7 @@ public struct Gateway: Sendable {
     public let queueSignal: QueueSignal
     let logger: Logger
     let authenticator: Authenticator
+    let storageUsage = StorageUsageCache()
 
     public init(
         configuration: GatewayConfiguration, orchestrator: Orchestrator, store: ArtifactStore, vault: CertVault,

@@ -23,7 +23,7 @@ extension Gateway {
         let usage: StorageUsage
         do {
             try await store.checkWritable()
-            usage = try await store.usage()
+            usage = try await storageUsage.usage(of: store)
         } catch {
             return .json(["error": "Storage unavailable"], status: .serviceUnavailable)
         }
