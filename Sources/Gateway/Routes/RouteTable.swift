@@ -31,6 +31,7 @@ extension Gateway {
             route(.get, "/api/health", none) { _, _, _ in try await health() },
             route(.get, "/api/stats", none) { _, _, _ in try await publicStats() },
             route(.get, "/public/stats", none) { _, _, _ in try await publicStats() },
+            route(.get, "/api/openapi.yaml", none) { _, _, _ in openAPIDocument() },
 
             // Builds: the submitter and the operator
             route(.post, "/api/builds/submit", K) { request, _, credentials in try await submit(request, credentials) },

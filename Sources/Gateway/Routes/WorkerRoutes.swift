@@ -45,7 +45,7 @@ extension Gateway {
         var wait = Duration.zero
         if let text = request.uri.queryParameters.get("wait") {
             guard let seconds = Double(text), seconds >= 0, seconds.isFinite else { throw GatewayError.badRequest("Invalid wait") }
-            wait = min(.milliseconds(Int64(seconds * 1000)), configuration.longPollMaxWait)
+            wait = min(.milliseconds(Int64(min(seconds, 86_400) * 1000)), configuration.longPollMaxWait)
         }
         let deadline = ContinuousClock.now + wait
         let platforms = try await declaredPlatforms(of: worker.workerID)
