@@ -34,6 +34,8 @@ if ! curl -fsS -o /dev/null "$BASE_URL/api/openapi.yaml"; then
   exit 2
 fi
 
+# Run outside the checkout: schemathesis keeps a cache folder (.schemathesis) in its working directory.
+cd "${TMPDIR:-/tmp}"
 exec schemathesis run "$BASE_URL/api/openapi.yaml" \
   --url "$BASE_URL" \
   --header "X-API-Key: $API_KEY" \
