@@ -32,4 +32,12 @@ public enum DatabaseErrorSummary {
             return false
         }
     }
+
+    /// `true` when the database refused a text value the client sent (a NUL character: SQLSTATE 22021 in text,
+    /// 22P05 in jsonb): the client's fault, a 400, not a server error.
+    public static func isRejectedText(_ error: any Error) -> Bool {
+        guard let error = error as? PSQLError, error.code == .server else { return false }
+        let state = error.serverInfo?[.sqlState] ?? ""
+        return state == "22021" || state == "22P05"
+    }
 }

@@ -116,3 +116,16 @@ import Testing
         }
     }
 }
+
+@Suite struct NulInputTests {
+    @Test func nulCharactersInText_are400_notServerErrors() async throws {
+        try await GatewayFixture.run { f in
+            let register = try await f.request(.post, "/api/workers/register", headers: GatewayFixture.key.merging([.contentType: "application/json"]),
+                                               body: Array(#"{"name":"a\u0000b","capabilities":{"x":"y\u0000"}}"#.utf8))
+            #expect(register.status == .badRequest)
+            #expect(register.errorMessage == "Text may not contain NUL characters")
+            let list = try await f.request(.get, "/api/builds?worker_id=a%00b", headers: GatewayFixture.key)
+            #expect(list.status == .badRequest)
+        }
+    }
+}

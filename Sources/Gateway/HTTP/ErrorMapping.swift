@@ -29,6 +29,7 @@ public enum ErrorMapping {
             return (error.status, error.status.reasonPhrase, error.status.code >= 500)
         default:
             if DatabaseErrorSummary.isUnavailable(error) { return (.serviceUnavailable, "Database unavailable", false) }
+            if DatabaseErrorSummary.isRejectedText(error) { return (.badRequest, "Text may not contain NUL characters", false) }
             return (.internalServerError, "Internal server error", true)
         }
     }
