@@ -1,5 +1,5 @@
 import Foundation
-public import Hummingbird
+import Hummingbird
 import NIOCore
 
 /// Reads JSON request bodies with a size cap and a nesting cap, so a hostile body costs little.
