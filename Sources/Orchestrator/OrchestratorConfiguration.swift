@@ -67,8 +67,9 @@ public struct OrchestratorConfiguration: Sendable {
 }
 
 extension Duration {
-    /// Whole seconds, for interval arithmetic in SQL (`$n * interval '1 second'`).
-    var wholeSeconds: Double {
+    /// The duration in seconds, fractions included: for interval arithmetic in SQL (`$n * interval '1 second'`)
+    /// and for `Date` arithmetic.
+    public var secondsValue: Double {
         let (seconds, attoseconds) = components
         return Double(seconds) + Double(attoseconds) / 1e18
     }

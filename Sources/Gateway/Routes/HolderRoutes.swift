@@ -206,10 +206,3 @@ extension Gateway {
         return .json(["vm_ready": true, "vm_token": .string(token.reveal), "vm_ready_at": .int(readyAt.millisecondsSince1970)])
     }
 }
-
-extension Duration {
-    var secondsValue: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) + Double(attoseconds) / 1e18
-    }
-}

@@ -64,7 +64,7 @@ extension Orchestrator {
     private func renewLease(
         _ connection: PostgresConnection, build id: String, attempt: Int, startBuilding: Bool
     ) async throws {
-        let timeout = configuration.buildHeartbeatTimeout.wholeSeconds
+        let timeout = configuration.buildHeartbeatTimeout.secondsValue
         let rows = try await connection.query(
             """
             UPDATE builds SET lease_expires_at = now() + \(timeout) * interval '1 second',
@@ -187,7 +187,7 @@ extension Orchestrator {
             """
             INSERT INTO vm_tokens (digest, build_id, attempt, kind, issued_at, expires_at)
             VALUES (\(ByteBuffer(bytes: digest)), \(build), \(attempt), \(kind.rawValue), now(),
-                    now() + \(ttl.wholeSeconds) * interval '1 second')
+                    now() + \(ttl.secondsValue) * interval '1 second')
             """,
             logger: logger
         )

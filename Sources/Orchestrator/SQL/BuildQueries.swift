@@ -180,7 +180,7 @@ extension Orchestrator {
             """
             SELECT id, status::text FROM builds
             WHERE certs_state = 'sealed' AND (status = 'completed'
-               OR (status IN ('failed', 'cancelled') AND completed_at < now() - \(grace.wholeSeconds) * interval '1 second'))
+               OR (status IN ('failed', 'cancelled') AND completed_at < now() - \(grace.secondsValue) * interval '1 second'))
             ORDER BY completed_at LIMIT \(limit)
             """,
             logger: logger
@@ -224,7 +224,7 @@ extension Orchestrator {
             """
             SELECT id FROM builds
             WHERE status IN ('completed', 'failed', 'cancelled') AND artifacts_purged_at IS NULL
-              AND completed_at < now() - \(age.wholeSeconds) * interval '1 second'
+              AND completed_at < now() - \(age.secondsValue) * interval '1 second'
             ORDER BY completed_at LIMIT \(limit)
             """,
             logger: logger

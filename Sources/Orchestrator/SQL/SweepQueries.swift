@@ -45,7 +45,7 @@ extension Orchestrator {
 
     private func sweepBatch(_ connection: PostgresConnection, now: Date?, result: SweepResult) async throws -> SweepResult {
         var result = result
-        let maxDuration = configuration.maxBuildDuration.wholeSeconds
+        let maxDuration = configuration.maxBuildDuration.secondsValue
         let rows = try await connection.query(
             """
             SELECT id, attempt,
@@ -71,8 +71,8 @@ extension Orchestrator {
                 continue
             }
             let silence = build.heartbeatSeen
-                ? "no heartbeat for \(Int(configuration.buildHeartbeatTimeout.wholeSeconds)) s"
-                : "no heartbeat or vm-ready within the assignment lease of \(Int(configuration.assignmentLease.wholeSeconds)) s"
+                ? "no heartbeat for \(Int(configuration.buildHeartbeatTimeout.secondsValue)) s"
+                : "no heartbeat or vm-ready within the assignment lease of \(Int(configuration.assignmentLease.secondsValue)) s"
             if build.attempt >= configuration.maxAttempts {
                 let message = "Lease expired (\(silence)) on attempt \(build.attempt) of \(configuration.maxAttempts); build failed"
                 try await failLapsed(connection, build: build.id, attempt: build.attempt, message: message)

@@ -46,7 +46,7 @@ extension Orchestrator {
             """
             INSERT INTO worker_tokens (digest, worker_id, issued_at, expires_at)
             VALUES (\(ByteBuffer(bytes: digest)), \(worker), now(),
-                    now() + \(configuration.workerTokenTTL.wholeSeconds) * interval '1 second')
+                    now() + \(configuration.workerTokenTTL.secondsValue) * interval '1 second')
             """,
             logger: logger
         )
@@ -54,7 +54,7 @@ extension Orchestrator {
         try await connection.query(
             """
             DELETE FROM worker_tokens WHERE worker_id = \(worker)
-              AND expires_at < now() - \(OrchestratorConfiguration.expiredTokenUnregisterGrace.wholeSeconds) * interval '1 second'
+              AND expires_at < now() - \(OrchestratorConfiguration.expiredTokenUnregisterGrace.secondsValue) * interval '1 second'
             """,
             logger: logger
         )
@@ -90,7 +90,7 @@ extension Orchestrator {
             """
             SELECT w.id, w.name,
                    CASE WHEN held.id IS NOT NULL THEN 'building'
-                        WHEN w.offline OR w.last_seen_at < now() - \(configuration.workerOfflineAfter.wholeSeconds) * interval '1 second'
+                        WHEN w.offline OR w.last_seen_at < now() - \(configuration.workerOfflineAfter.secondsValue) * interval '1 second'
                         THEN 'offline' ELSE 'idle' END,
                    w.registered_at, w.last_seen_at, w.builds_completed, w.builds_failed, held.id
             FROM workers w
@@ -125,7 +125,7 @@ extension Orchestrator {
             ).count()
             guard seen == 1 else { throw OrchestratorError(.workerNotFound) }
             let otp = ByteBuffer(bytes: request.otpDigest)
-            let otpTTL = configuration.otpTTL.wholeSeconds
+            let otpTTL = configuration.otpTTL.secondsValue
             let held = try await connection.query(
                 """
                 UPDATE builds SET otp_digest = \(otp), otp_expires_at = now() + \(otpTTL) * interval '1 second'
@@ -142,7 +142,7 @@ extension Orchestrator {
                 """
                 UPDATE builds SET status = 'assigned', worker_id = \(request.workerID), attempt = attempt + 1,
                        started_at = now(), first_heartbeat_at = NULL, vm_ready_at = NULL,
-                       lease_expires_at = now() + \(configuration.assignmentLease.wholeSeconds) * interval '1 second',
+                       lease_expires_at = now() + \(configuration.assignmentLease.secondsValue) * interval '1 second',
                        otp_digest = \(otp), otp_expires_at = now() + \(otpTTL) * interval '1 second'
                 WHERE id = (
                     SELECT id FROM builds
