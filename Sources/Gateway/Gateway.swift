@@ -29,9 +29,10 @@ public struct Gateway: Sendable {
         self.authenticator = Authenticator(apiKey: configuration.apiKey, orchestrator: orchestrator)
     }
 
-    /// The router with every route of ``RouteTable`` and the error middleware in front.
-    public func makeRouter() -> Router<BasicRequestContext> {
-        let router = Router(context: BasicRequestContext.self)
+    /// The router with every route of ``RouteTable``, behind the request-id and error middleware.
+    public func makeRouter() -> Router<GatewayRequestContext> {
+        let router = Router(context: GatewayRequestContext.self)
+        router.add(middleware: RequestIDMiddleware())
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: CORSForPublicRoutes())
         for route in routeTable() {

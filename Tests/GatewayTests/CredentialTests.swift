@@ -94,6 +94,30 @@ import Testing
         }
     }
 
+    @Test func everyResponse_carriesARequestID_andASaneIncomingOneIsKept() async throws {
+        try await F.run { f in
+            let header = HTTPField.Name("X-Request-Id")!
+            let ok = try await f.request(.get, "/health")
+            let refused = try await f.request(.get, "/api/builds")
+            let missing = try await f.request(.get, "/api/nothing-here")
+            var ids: Set<String> = []
+            for response in [ok, refused, missing] {
+                let id = try #require(response.headers[header], "\(response.status) has no X-Request-Id")
+                #expect(id.count == 32 && id.allSatisfy(\.isHexDigit))
+                ids.insert(id)
+            }
+            #expect(ids.count == 3, "each request gets its own id")
+            let kept = try await f.request(.get, "/api/builds", headers: [header: "proxy-req.42:a_b"])
+            #expect(kept.headers[header] == "proxy-req.42:a_b")
+            // Anything that could forge a log line or bloat it is replaced.
+            for hostile in ["a b", String(repeating: "x", count: 129), "id\u{7f}", "é"] {
+                let replaced = try await f.request(.get, "/health", headers: [header: hostile])
+                #expect(replaced.headers[header] != hostile)
+                #expect(replaced.headers[header]?.count == 32)
+            }
+        }
+    }
+
     @Test func publicRoutes_answerWithoutCredentials_withCORS() async throws {
         try await F.run { f in
             let stats = try await f.request(.get, "/api/stats")

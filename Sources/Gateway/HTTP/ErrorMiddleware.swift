@@ -4,10 +4,11 @@ import Logging
 import NIOCore
 import Orchestrator
 
-/// Turns every error into `{"error": "..."}` with its status, and tags every response with the request id.
+/// Turns every error into `{"error": "..."}` with its status.
 ///
-/// Unexpected errors are logged at `.error` with the request id (Hummingbird logs them at `.debug` only), by
-/// type and redacted description: never a query, a path or a secret.
+/// Unexpected errors are logged at `.error` with the request id (Hummingbird logs them at `.debug` only; the id is
+/// in the logger's metadata, put there by ``RequestIDMiddleware``, which sits outside this one), by type and
+/// redacted description: never a query, a path or a secret.
 struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var response: Response
@@ -25,7 +26,6 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             response = Response.json(["error": .string(message)], status: status)
             if status == .tooManyRequests { response.headers[.retryAfter] = "60" }
         }
-        response.headers[HTTPField.Name("X-Request-Id")!] = context.id
         return response
     }
 }

@@ -8,7 +8,7 @@ import Orchestrator
 extension Gateway {
     /// The `:id` of the path when it is a valid build id, else a value no build has (so authentication runs
     /// first and an unknown or malformed id is a 404 only for an authenticated caller).
-    func pathBuildID(_ context: BasicRequestContext) -> String {
+    func pathBuildID(_ context: GatewayRequestContext) -> String {
         context.parameters.get("id").flatMap { BuildID($0)?.rawValue } ?? ""
     }
 
@@ -72,7 +72,7 @@ extension Gateway {
         ])
     }
 
-    func showBuild(_ context: BasicRequestContext, _ credentials: PresentedCredentials) async throws -> Response {
+    func showBuild(_ context: GatewayRequestContext, _ credentials: PresentedCredentials) async throws -> Response {
         try authenticator.requireAPIKey(credentials)
         let build = try await existingBuild(pathBuildID(context))
         let position = try await orchestrator.queuePosition(of: build.id)
@@ -96,7 +96,7 @@ extension Gateway {
         ])
     }
 
-    func buildStatus(_ context: BasicRequestContext, _ credentials: PresentedCredentials) async throws -> Response {
+    func buildStatus(_ context: GatewayRequestContext, _ credentials: PresentedCredentials) async throws -> Response {
         let id = pathBuildID(context)
         try await authenticator.requireOperatorOrSubmitter(credentials, build: id)
         let build = try await existingBuild(id)
@@ -109,7 +109,7 @@ extension Gateway {
         ])
     }
 
-    func readLogs(_ request: Request, _ context: BasicRequestContext, _ credentials: PresentedCredentials) async throws -> Response {
+    func readLogs(_ request: Request, _ context: GatewayRequestContext, _ credentials: PresentedCredentials) async throws -> Response {
         let id = pathBuildID(context)
         try await authenticator.requireOperatorOrSubmitter(credentials, build: id)
         var cursor: Int64?
@@ -130,7 +130,7 @@ extension Gateway {
         ])
     }
 
-    func cancel(_ context: BasicRequestContext, _ credentials: PresentedCredentials) async throws -> Response {
+    func cancel(_ context: GatewayRequestContext, _ credentials: PresentedCredentials) async throws -> Response {
         let id = pathBuildID(context)
         try await authenticator.requireOperatorOrSubmitter(credentials, build: id)
         do {

@@ -9,7 +9,7 @@ import Orchestrator
 /// Downloads of sources and results, streamed from the store with `Range` and `HEAD` support.
 extension Gateway {
     func download(
-        _ request: Request, _ context: BasicRequestContext, _ credentials: PresentedCredentials, type: String
+        _ request: Request, _ context: GatewayRequestContext, _ credentials: PresentedCredentials, type: String
     ) async throws -> Response {
         let id = pathBuildID(context)
         let submitterSent = credentials.apiKey != nil || credentials.buildToken != nil

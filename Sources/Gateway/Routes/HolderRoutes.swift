@@ -27,14 +27,14 @@ extension Gateway {
     }
 
     func downloadSourceAsHolder(
-        _ request: Request, _ context: BasicRequestContext, _ credentials: PresentedCredentials, accepts: Set<CredentialKind>
+        _ request: Request, _ context: GatewayRequestContext, _ credentials: PresentedCredentials, accepts: Set<CredentialKind>
     ) async throws -> Response {
         let id = pathBuildID(context)
         _ = try await requireLiveHolder(credentials, build: id, accepts: accepts)
         return try await streamSource(request, build: try await existingBuild(id))
     }
 
-    func certsZip(_ context: BasicRequestContext, _ credentials: PresentedCredentials, accepts: Set<CredentialKind>) async throws -> Response {
+    func certsZip(_ context: GatewayRequestContext, _ credentials: PresentedCredentials, accepts: Set<CredentialKind>) async throws -> Response {
         let id = pathBuildID(context)
         let holder = try await requireLiveHolder(credentials, build: id, accepts: accepts)
         var plaintext = try await openCerts(build: id, holder: holder, route: "certs")
@@ -50,7 +50,7 @@ extension Gateway {
             body: ResponseBody(byteBuffer: buffer))
     }
 
-    func certsSecure(_ context: BasicRequestContext, _ credentials: PresentedCredentials, accepts: Set<CredentialKind>) async throws -> Response {
+    func certsSecure(_ context: GatewayRequestContext, _ credentials: PresentedCredentials, accepts: Set<CredentialKind>) async throws -> Response {
         let id = pathBuildID(context)
         let holder = try await requireLiveHolder(credentials, build: id, accepts: accepts)
         var plaintext = try await openCerts(build: id, holder: holder, route: "certs-secure")
@@ -93,7 +93,7 @@ extension Gateway {
     }
 
     func postLogs(
-        _ request: Request, _ context: BasicRequestContext, _ credentials: PresentedCredentials, accepts: Set<CredentialKind>
+        _ request: Request, _ context: GatewayRequestContext, _ credentials: PresentedCredentials, accepts: Set<CredentialKind>
     ) async throws -> Response {
         let id = pathBuildID(context)
         let holder = try await authenticator.requireHolder(credentials, build: id, accepts: accepts)
@@ -122,7 +122,7 @@ extension Gateway {
     }
 
     func telemetry(
-        _ request: Request, _ context: BasicRequestContext, _ credentials: PresentedCredentials, accepts: Set<CredentialKind>
+        _ request: Request, _ context: GatewayRequestContext, _ credentials: PresentedCredentials, accepts: Set<CredentialKind>
     ) async throws -> Response {
         let id = pathBuildID(context)
         let holder = try await authenticator.requireHolder(credentials, build: id, accepts: accepts)
@@ -148,7 +148,7 @@ extension Gateway {
     }
 
     func buildHeartbeat(
-        _ request: Request, _ context: BasicRequestContext, _ credentials: PresentedCredentials, accepts: Set<CredentialKind>
+        _ request: Request, _ context: GatewayRequestContext, _ credentials: PresentedCredentials, accepts: Set<CredentialKind>
     ) async throws -> Response {
         let id = pathBuildID(context)
         let holder = try await authenticator.requireHolder(credentials, build: id, accepts: accepts)
@@ -172,7 +172,7 @@ extension Gateway {
         let otp: String?
     }
 
-    func authenticateVM(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+    func authenticateVM(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
         let id = pathBuildID(context)
         let body = try? await JSONBody.decode(AuthenticatePost.self, from: request, invalid: "Invalid OTP")
         let invalid = GatewayError.unauthorized("Invalid OTP")
@@ -185,7 +185,7 @@ extension Gateway {
         return .json(["vm_token": .string(vmToken.reveal), "expires_at": .int(expiresAt.millisecondsSince1970)])
     }
 
-    func vmReady(_ context: BasicRequestContext, _ credentials: PresentedCredentials) async throws -> Response {
+    func vmReady(_ context: GatewayRequestContext, _ credentials: PresentedCredentials) async throws -> Response {
         let id = pathBuildID(context)
         let holder = try await authenticator.requireHolder(credentials, build: id, accepts: [.vmToken])
         let readyAt = try await orchestrator.markVMReady(build: id, attempt: holder.attempt)
@@ -194,7 +194,7 @@ extension Gateway {
 
     /// Anonymous: the newest worker polls it without credentials, so it hands out only a heartbeat-only token
     /// for the live attempt, never the VM token.
-    func vmStatus(_ context: BasicRequestContext) async throws -> Response {
+    func vmStatus(_ context: GatewayRequestContext) async throws -> Response {
         let id = pathBuildID(context)
         guard !id.isEmpty, let live = try await orchestrator.liveAttempt(build: id) else {
             throw GatewayError.notFound("No active build attempt")

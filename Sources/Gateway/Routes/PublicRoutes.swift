@@ -72,7 +72,7 @@ extension Gateway {
     }
 
     func diagnostics(
-        _ request: Request, _ context: BasicRequestContext, _ credentials: PresentedCredentials, latestOnly: Bool
+        _ request: Request, _ context: GatewayRequestContext, _ credentials: PresentedCredentials, latestOnly: Bool
     ) async throws -> Response {
         try authenticator.requireAPIKey(credentials)
         let worker = context.parameters.get("worker_id").flatMap { WorkerID($0)?.rawValue } ?? ""

@@ -1,5 +1,5 @@
 public import HTTPTypes
-public import Hummingbird
+import Hummingbird
 
 /// One route of the contract: its method, path, the credential kinds it accepts, and its handler.
 public struct Route: Sendable {
@@ -7,7 +7,7 @@ public struct Route: Sendable {
     public let path: String
     /// Least privilege: only these kinds are even read from the request; others are ignored.
     public let accepts: Set<CredentialKind>
-    let handler: @Sendable (Request, BasicRequestContext, PresentedCredentials) async throws -> Response
+    let handler: @Sendable (Request, GatewayRequestContext, PresentedCredentials) async throws -> Response
 }
 
 extension Gateway {
@@ -21,7 +21,7 @@ extension Gateway {
         let none: Set<CredentialKind> = []
         func route(
             _ method: HTTPRequest.Method, _ path: String, _ accepts: Set<CredentialKind>,
-            _ handler: @escaping @Sendable (Request, BasicRequestContext, PresentedCredentials) async throws -> Response
+            _ handler: @escaping @Sendable (Request, GatewayRequestContext, PresentedCredentials) async throws -> Response
         ) -> Route {
             Route(method: method, path: path, accepts: accepts, handler: handler)
         }

@@ -6,7 +6,7 @@ import Orchestrator
 extension Gateway {
     /// `GET /api/builds/:id/vault-events` (API key only): every seal, reseal, rewrap, open and destruction of the
     /// build's certs, oldest first. Names who opened them (attempt, worker) and why, never anything secret.
-    func vaultEvents(_ context: BasicRequestContext, _ credentials: PresentedCredentials) async throws -> Response {
+    func vaultEvents(_ context: GatewayRequestContext, _ credentials: PresentedCredentials) async throws -> Response {
         try authenticator.requireAPIKey(credentials)
         let build = try await existingBuild(pathBuildID(context))
         let events = try await orchestrator.vaultEvents(build: build.id)

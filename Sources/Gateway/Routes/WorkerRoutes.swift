@@ -159,7 +159,7 @@ extension Gateway {
         return .json(["success": true, "builds_reassigned": .int(count)])
     }
 
-    func unregisterByOperator(_ context: BasicRequestContext, _ credentials: PresentedCredentials) async throws -> Response {
+    func unregisterByOperator(_ context: GatewayRequestContext, _ credentials: PresentedCredentials) async throws -> Response {
         try authenticator.requireAPIKey(credentials)
         let id = context.parameters.get("id").flatMap { WorkerID($0)?.rawValue } ?? ""
         let count = try await orchestrator.unregister(worker: id)
@@ -167,7 +167,7 @@ extension Gateway {
         return .json(["success": true, "builds_reassigned": .int(count)])
     }
 
-    func revokeWorker(_ context: BasicRequestContext, _ credentials: PresentedCredentials) async throws -> Response {
+    func revokeWorker(_ context: GatewayRequestContext, _ credentials: PresentedCredentials) async throws -> Response {
         try authenticator.requireAPIKey(credentials)
         let id = context.parameters.get("id").flatMap { WorkerID($0)?.rawValue } ?? ""
         let count = try await orchestrator.revoke(worker: id)
@@ -190,7 +190,7 @@ extension Gateway {
         })])
     }
 
-    func workerStats(_ context: BasicRequestContext, _ credentials: PresentedCredentials) async throws -> Response {
+    func workerStats(_ context: GatewayRequestContext, _ credentials: PresentedCredentials) async throws -> Response {
         try authenticator.requireAPIKey(credentials)
         let id = context.parameters.get("id").flatMap { WorkerID($0)?.rawValue } ?? ""
         guard let worker = try await orchestrator.worker(id) else { throw GatewayError.notFound("Worker not found") }

@@ -135,7 +135,7 @@ extension Gateway {
         mutating func endPart() async throws { inFile = false }
     }
 
-    func uploadArtifact(_ request: Request, _ context: BasicRequestContext, _ credentials: PresentedCredentials) async throws -> Response {
+    func uploadArtifact(_ request: Request, _ context: GatewayRequestContext, _ credentials: PresentedCredentials) async throws -> Response {
         let id = pathBuildID(context)
         let holder = try await requireLiveHolder(credentials, build: id, accepts: [.vmToken])
         _ = try MultipartReader.boundary(of: request)

@@ -111,7 +111,7 @@ extension Gateway {
         }
     }
 
-    func retry(_ context: BasicRequestContext, _ credentials: PresentedCredentials) async throws -> Response {
+    func retry(_ context: GatewayRequestContext, _ credentials: PresentedCredentials) async throws -> Response {
         let id = pathBuildID(context)
         try await authenticator.requireOperatorOrSubmitter(credentials, build: id)
         let original = try await existingBuild(id)
