@@ -28,6 +28,8 @@ let package = Package(
         // System libraries, linked through pkg-config / the Debian -dev packages.
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CLibArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
+        // The old controller's database, read by `import-legacy` (libsqlite3-dev; no pkg-config file needed).
+        .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
 
         // Build and worker identifiers and secret tokens: the one thing every module shares.
         .target(
@@ -83,10 +85,29 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // `import-legacy`: the old controller's SQLite database and storage folder, moved into this one.
+        .target(
+            name: "LegacyImport",
+            dependencies: [
+                "Identifiers",
+                "ArtifactStore",
+                "CertVault",
+                "Orchestrator",
+                "CSQLite",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "_NIOFileSystem", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "FreeAgentController",
             dependencies: [
                 "Gateway",
+                "LegacyImport",
                 "Orchestrator",
                 "ArtifactStore",
                 "CertVault",
@@ -109,6 +130,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "IdentifiersTests", dependencies: ["Identifiers"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "LegacyImportTests",
+            dependencies: [
+                "LegacyImport", "Gateway", "TestSupport", "ArtifactStore", "CertVault", "Orchestrator", "Identifiers",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "ArtifactStoreTests",
             // CLibArchive: the tests deflate their hostile ZIPs with libarchive's writer.

@@ -15,7 +15,7 @@ struct FreeAgentControllerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "free-agent-controller",
         abstract: "The controller of a self-hosted Expo / React Native build farm.",
-        subcommands: [Serve.self, Migrate.self, Vault.self],
+        subcommands: [Serve.self, Migrate.self, Vault.self, ImportLegacy.self],
         defaultSubcommand: Serve.self
     )
 }
