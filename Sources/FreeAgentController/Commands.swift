@@ -47,6 +47,8 @@ struct Serve: AsyncParsableCommand {
             logger: logger)
         var app = Application(
             router: gateway.makeRouter(),
+            // HTTPS when TLS_CERT_FILE/TLS_KEY_FILE are set; idle and header timeouts either way.
+            server: try gateway.serverBuilder(),
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "free-agent-controller"),
             logger: logger)
         // Dependencies first: the group shuts down in reverse, so the server stops before the pool it uses.

@@ -38,6 +38,19 @@ struct SettingsOptions: ParsableArguments {
     var retentionDays: Int?
     @Option(name: .customLong("long-poll-max-seconds"), help: "LONG_POLL_MAX_SECONDS: the longest ?wait= honoured (default 60).")
     var longPollMax: Int?
+    @Option(name: .customLong("auth-failure-limit"), help: "AUTH_FAILURE_LIMIT: failed authentications per client before 429 (default 20, 0 = off).")
+    var authFailureLimit: Int?
+    @Option(name: .customLong("auth-failure-window-seconds"), help: "AUTH_FAILURE_WINDOW_SECONDS: window and lock-out of AUTH_FAILURE_LIMIT (default 60).")
+    var authFailureWindow: Int?
+    @Option(name: .customLong("trusted-proxies"), help: "TRUSTED_PROXIES: comma-separated proxy IPs whose X-Forwarded-For names the client.")
+    var trustedProxies: String?
+    @Option(name: .customLong("max-concurrent-uploads-per-credential"), help: "MAX_CONCURRENT_UPLOADS_PER_CREDENTIAL (default 16).")
+    var maxConcurrentUploads: Int?
+    @Option(name: .customLong("idle-timeout-seconds"), help: "IDLE_TIMEOUT_SECONDS: close connections without progress (default 60).")
+    var idleTimeout: Int?
+    @Option(name: .customLong("tls-cert-file"), help: "TLS_CERT_FILE: PEM certificate chain; with TLS_KEY_FILE, serve HTTPS.")
+    var tlsCertFile: String?
+    @Option(name: .customLong("tls-key-file"), help: "TLS_KEY_FILE: PEM private key of TLS_CERT_FILE.") var tlsKeyFile: String?
 }
 
 /// A setting that cannot be used; the message names the setting and never repeats a secret.
@@ -100,6 +113,19 @@ struct Settings {
             guard days > 0 else { throw SettingsError(description: "RETENTION_DAYS must be positive") }
             gateway.retention = .seconds(days * 86_400)
         }
+        if let limit = try integer(options.authFailureLimit, "AUTH_FAILURE_LIMIT") {
+            guard limit >= 0 else { throw SettingsError(description: "AUTH_FAILURE_LIMIT must be 0 (off) or more") }
+            gateway.authFailureLimit = limit
+        }
+        gateway.authFailureWindow = try seconds(options.authFailureWindow, "AUTH_FAILURE_WINDOW_SECONDS") ?? gateway.authFailureWindow
+        if let proxies = text(options.trustedProxies, "TRUSTED_PROXIES") {
+            gateway.trustedProxies = Set(proxies.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+        }
+        gateway.maxConcurrentUploadsPerCredential =
+            try integer(options.maxConcurrentUploads, "MAX_CONCURRENT_UPLOADS_PER_CREDENTIAL") ?? gateway.maxConcurrentUploadsPerCredential
+        gateway.idleTimeout = try seconds(options.idleTimeout, "IDLE_TIMEOUT_SECONDS") ?? gateway.idleTimeout
+        gateway.tlsCertificateFile = text(options.tlsCertFile, "TLS_CERT_FILE")
+        gateway.tlsKeyFile = text(options.tlsKeyFile, "TLS_KEY_FILE")
         orchestrator.workerTokenTTL = try seconds(options.workerTokenTTL, "WORKER_TOKEN_TTL_SECONDS") ?? orchestrator.workerTokenTTL
         orchestrator.buildHeartbeatTimeout =
             try seconds(options.buildHeartbeatTimeout, "BUILD_HEARTBEAT_TIMEOUT_SECONDS") ?? orchestrator.buildHeartbeatTimeout

@@ -15,6 +15,7 @@ public struct Gateway: Sendable {
     let logger: Logger
     let authenticator: Authenticator
     let storageUsage = StorageUsageCache()
+    let routeGuard: RouteGuard
 
     public init(
         configuration: GatewayConfiguration, orchestrator: Orchestrator, store: ArtifactStore, vault: CertVault,
@@ -27,6 +28,7 @@ public struct Gateway: Sendable {
         self.queueSignal = queueSignal
         self.logger = logger
         self.authenticator = Authenticator(apiKey: configuration.apiKey, orchestrator: orchestrator)
+        self.routeGuard = RouteGuard(configuration: configuration)
     }
 
     /// The router with every route of ``RouteTable``, behind the request-id and error middleware.
@@ -40,7 +42,9 @@ public struct Gateway: Sendable {
                 let credentials = PresentedCredentials(
                     headers: request.headers, workerIDQuery: request.uri.queryParameters.get("worker_id"),
                     accepting: route.accepts)
-                return try await route.handler(request, context, credentials)
+                return try await routeGuard.run(route, request, context) {
+                    try await route.handler(request, context, credentials)
+                }
             }
         }
         return router

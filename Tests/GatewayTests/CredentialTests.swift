@@ -39,8 +39,11 @@ import Testing
                 #expect(anonymous.errorMessage != nil)
                 var headers = wrongCredentials(for: route.accepts)
                 headers[.contentType] = "application/json"
-                let wrong = try await f.request(route.method, path, headers: headers, body: Array("{\"build_id\":\"\(build)\"}".utf8))
-                #expect(wrong.status == .forbidden, "\(route.method) \(route.path) with wrong credentials: \(wrong.status)")
+                let body = "{\"build_id\":\"\(build)\",\"otp\":\"\(String(repeating: "x", count: 43))\"}"
+                let wrong = try await f.request(route.method, path, headers: headers, body: Array(body.utf8))
+                // A wrong one-time password is answered like a spent one: 401 (the VM asks for a new one).
+                let expected: HTTPResponse.Status = route.accepts == [.otp] ? .unauthorized : .forbidden
+                #expect(wrong.status == expected, "\(route.method) \(route.path) with wrong credentials: \(wrong.status)")
             }
         }
     }
@@ -110,7 +113,7 @@ import Testing
             let kept = try await f.request(.get, "/api/builds", headers: [header: "proxy-req.42:a_b"])
             #expect(kept.headers[header] == "proxy-req.42:a_b")
             // Anything that could forge a log line or bloat it is replaced.
-            for hostile in ["a b", String(repeating: "x", count: 129), "id\u{7f}", "é"] {
+            for hostile in ["a b", "a\tb", "a/b", "a;b", String(repeating: "x", count: 129)] {
                 let replaced = try await f.request(.get, "/health", headers: [header: hostile])
                 #expect(replaced.headers[header] != hostile)
                 #expect(replaced.headers[header]?.count == 32)

@@ -29,6 +29,7 @@ struct GatewayFixture: Sendable {
         orchestrator configureOrchestrator: @escaping @Sendable (inout OrchestratorConfiguration) -> Void = { _ in },
         gateway configureGateway: @escaping @Sendable (inout GatewayConfiguration) -> Void = { _ in },
         keyRing: KeyRing? = nil,
+        logger customLogger: Logger? = nil,
         _ body: @escaping @Sendable (GatewayFixture) async throws -> Void
     ) async throws {
         try await OrchestratorFixture.run(configure: configureOrchestrator) { fixture in
@@ -42,12 +43,15 @@ struct GatewayFixture: Sendable {
             configuration.longPollRecheck = .milliseconds(200)
             configureGateway(&configuration)
             let signal = QueueSignal()
-            var logger = Logger(label: "gateway-test")
-            logger.logLevel = .warning
+            var logger = customLogger ?? Logger(label: "gateway-test")
+            if customLogger == nil { logger.logLevel = .warning }
             let gateway = Gateway(
                 configuration: configuration, orchestrator: fixture.orchestrator, store: store, vault: vault,
                 queueSignal: signal, logger: logger)
-            var app = Application(router: gateway.makeRouter(), configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: logger)
+            // The controller's own server (idle timeout; HTTPS when the test set TLS files).
+            var app = Application(
+                router: gateway.makeRouter(), server: try gateway.serverBuilder(),
+                configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: logger)
             app.addServices(
                 QueueListener(client: fixture.client, channel: fixture.orchestrator.configuration.notificationChannel,
                               signal: signal, logger: logger))

@@ -14,6 +14,8 @@ public enum CredentialKind: String, Sendable, CaseIterable, Hashable {
     case vmToken
     /// `X-VM-Token` carrying a heartbeat-only token from `vm-status`.
     case heartbeatToken
+    /// The build's current one-time password, in the JSON body of `authenticate` (read by that handler alone).
+    case otp
 }
 
 /// The credential headers, read once per request. Values that are not even shaped like a token are kept as

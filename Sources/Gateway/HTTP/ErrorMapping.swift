@@ -21,6 +21,8 @@ public enum ErrorMapping {
             return map(error)
         case let error as VaultError:
             return map(error)
+        case let error as AbuseLimitError:
+            return (.tooManyRequests, error.message, false)
         case is NIOTooManyBytesError:
             return (.contentTooLarge, "Request body too large", false)
         case let error as HTTPError:

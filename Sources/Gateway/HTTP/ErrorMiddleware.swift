@@ -24,7 +24,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
                 context.logger.warning("request refused", metadata: ["status": "\(status.code)", "reason": "\(message)"])
             }
             response = Response.json(["error": .string(message)], status: status)
-            if status == .tooManyRequests { response.headers[.retryAfter] = "60" }
+            if let limit = error as? AbuseLimitError { response.headers[.retryAfter] = "\(limit.retryAfterSeconds)" }
         }
         return response
     }

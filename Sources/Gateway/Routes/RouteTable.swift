@@ -7,6 +7,10 @@ public struct Route: Sendable {
     public let path: String
     /// Least privilege: only these kinds are even read from the request; others are ignored.
     public let accepts: Set<CredentialKind>
+    /// Streams a file in: counts against the per-credential cap on concurrent uploads.
+    public let isUpload: Bool
+    /// The security event a successful call is logged as, if any.
+    public let audit: SecurityEvent?
     let handler: @Sendable (Request, GatewayRequestContext, PresentedCredentials) async throws -> Response
 }
 
@@ -20,10 +24,11 @@ extension Gateway {
         let W: Set<CredentialKind> = [.worker]
         let none: Set<CredentialKind> = []
         func route(
-            _ method: HTTPRequest.Method, _ path: String, _ accepts: Set<CredentialKind>,
+            _ method: HTTPRequest.Method, _ path: String, _ accepts: Set<CredentialKind>, upload: Bool = false,
+            audit: SecurityEvent? = nil,
             _ handler: @escaping @Sendable (Request, GatewayRequestContext, PresentedCredentials) async throws -> Response
         ) -> Route {
-            Route(method: method, path: path, accepts: accepts, handler: handler)
+            Route(method: method, path: path, accepts: accepts, isUpload: upload, audit: audit, handler: handler)
         }
         return [
             // Public
@@ -34,8 +39,8 @@ extension Gateway {
             route(.get, "/api/openapi.yaml", none) { _, _, _ in openAPIDocument() },
 
             // Builds: the submitter and the operator
-            route(.post, "/api/builds/submit", K) { request, _, credentials in try await submit(request, credentials) },
-            route(.post, "/api/builds", K) { request, _, credentials in try await submit(request, credentials) },
+            route(.post, "/api/builds/submit", K, upload: true) { request, _, credentials in try await submit(request, credentials) },
+            route(.post, "/api/builds", K, upload: true) { request, _, credentials in try await submit(request, credentials) },
             route(.get, "/api/builds", K) { request, _, credentials in try await listBuilds(request, credentials) },
             route(.get, "/api/builds/active", K) { _, _, credentials in try await activeBuilds(credentials) },
             route(.get, "/api/builds/statistics", K) { _, _, credentials in try await buildStatistics(credentials) },
@@ -66,10 +71,10 @@ extension Gateway {
             route(.get, "/api/builds/:id/source", WorVT) { request, context, credentials in
                 try await downloadSourceAsHolder(request, context, credentials, accepts: WorVT)
             },
-            route(.get, "/api/builds/:id/certs", WorVT) { _, context, credentials in
+            route(.get, "/api/builds/:id/certs", WorVT, audit: .certRelease) { _, context, credentials in
                 try await certsZip(context, credentials, accepts: WorVT)
             },
-            route(.get, "/api/builds/:id/certs-secure", WorVT) { _, context, credentials in
+            route(.get, "/api/builds/:id/certs-secure", WorVT, audit: .certRelease) { _, context, credentials in
                 try await certsSecure(context, credentials, accepts: WorVT)
             },
             route(.post, "/api/builds/:id/logs", WorVT) { request, context, credentials in
@@ -81,22 +86,22 @@ extension Gateway {
             route(.post, "/api/builds/:id/heartbeat", WorVT.union([.heartbeatToken])) { request, context, credentials in
                 try await buildHeartbeat(request, context, credentials, accepts: WorVT.union([.heartbeatToken]))
             },
-            route(.post, "/api/builds/:id/authenticate", none) { request, context, _ in
+            route(.post, "/api/builds/:id/authenticate", [.otp]) { request, context, _ in
                 try await authenticateVM(request, context)
             },
             route(.post, "/api/builds/:id/vm-ready", [.vmToken]) { _, context, credentials in
                 try await vmReady(context, credentials)
             },
             route(.get, "/api/builds/:id/vm-status", none) { _, context, _ in try await vmStatus(context) },
-            route(.post, "/api/builds/:id/artifact", [.vmToken]) { request, context, credentials in
+            route(.post, "/api/builds/:id/artifact", [.vmToken], upload: true) { request, context, credentials in
                 try await uploadArtifact(request, context, credentials)
             },
 
             // Workers
             route(.post, "/api/workers/register", K) { request, _, credentials in try await register(request, credentials) },
             route(.get, "/api/workers/poll", W) { request, _, credentials in try await poll(request, credentials) },
-            route(.post, "/api/workers/upload", W) { request, _, credentials in try await uploadResult(request, credentials) },
-            route(.post, "/api/workers/result", W) { request, _, credentials in try await uploadResult(request, credentials) },
+            route(.post, "/api/workers/upload", W, upload: true) { request, _, credentials in try await uploadResult(request, credentials) },
+            route(.post, "/api/workers/result", W, upload: true) { request, _, credentials in try await uploadResult(request, credentials) },
             route(.post, "/api/workers/fail", W) { request, _, credentials in try await workerFail(request, credentials) },
             route(.post, "/api/workers/heartbeat", W) { request, _, credentials in
                 try await workerHeartbeat(request, credentials)
@@ -108,7 +113,7 @@ extension Gateway {
             },
             route(.get, "/api/workers/:id/stats", K) { _, context, credentials in try await workerStats(context, credentials) },
             route(.get, "/api/workers", K) { _, _, credentials in try await listWorkers(credentials) },
-            route(.delete, "/api/workers/:id", K) { _, context, credentials in try await revokeWorker(context, credentials) },
+            route(.delete, "/api/workers/:id", K, audit: .revocation) { _, context, credentials in try await revokeWorker(context, credentials) },
 
             // Diagnostics
             route(.post, "/api/diagnostics/report", K) { request, _, credentials in
