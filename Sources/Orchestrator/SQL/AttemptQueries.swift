@@ -67,17 +67,21 @@ extension Orchestrator {
         let timeout = configuration.buildHeartbeatTimeout.secondsValue
         let rows = try await connection.query(
             """
-            UPDATE builds SET lease_expires_at = now() + \(timeout) * interval '1 second',
-                   first_heartbeat_at = coalesce(first_heartbeat_at, now()),
-                   status = CASE WHEN \(startBuilding) THEN 'building'::build_status ELSE status END
-            WHERE id = \(id) AND attempt = \(attempt) AND status IN ('assigned', 'building')
-            RETURNING worker_id
+            UPDATE builds b SET lease_expires_at = now() + \(timeout) * interval '1 second',
+                   first_heartbeat_at = coalesce(b.first_heartbeat_at, now()),
+                   status = CASE WHEN \(startBuilding) THEN 'building'::build_status ELSE b.status END
+            FROM (SELECT status::text AS previous FROM builds WHERE id = \(id)) old
+            WHERE b.id = \(id) AND b.attempt = \(attempt) AND b.status IN ('assigned', 'building')
+            RETURNING b.worker_id, old.previous
             """,
             logger: logger
         )
         var worker: String?
-        for try await holder in rows.decode(String.self) { worker = holder }
+        var previous: String?
+        for try await (holder, status) in rows.decode((String, String).self) { (worker, previous) = (holder, status) }
         guard let worker else { throw try await refusal(build: id, attempt: attempt) }
+        // assigned → building is a status change the dashboards show; later heartbeats are not.
+        if startBuilding, previous == BuildStatus.assigned.rawValue { try await notifyChange(connection) }
         try await connection.query(
             "UPDATE workers SET last_seen_at = now(), offline = false WHERE id = \(worker)", logger: logger)
     }
@@ -236,13 +240,15 @@ extension Orchestrator {
                        result_size = coalesce(\(result?.size), result_size),
                        result_sha256 = coalesce(\(result?.sha256), result_sha256)
                 WHERE id = \(id) AND attempt = \(attempt) AND status IN ('assigned', 'building')
-                RETURNING worker_id
+                RETURNING worker_id, extract(epoch FROM completed_at - started_at)::double precision
                 """,
                 logger: logger
             )
             var worker: String?
-            for try await holder in rows.decode(String.self) { worker = holder }
+            var ranFor: Double?
+            for try await (holder, seconds) in rows.decode((String, Double?).self) { (worker, ranFor) = (holder, seconds) }
             guard let worker else { throw try await refusal(build: id, attempt: attempt) }
+            OrchestratorMetrics.buildFinished(status: status, ranFor: ranFor)
             let completed = status == .completed ? 1 : 0
             try await connection.query(
                 """
@@ -255,6 +261,7 @@ extension Orchestrator {
             try await endAttempt(connection, build: id, attempt: attempt, reason: status.rawValue)
             let line = status == .completed ? "Build completed" : "Build failed: \(message ?? "Build failed")"
             try await appendLog(connection, build: id, level: status == .completed ? .info : .error, line)
+            try await notifyChange(connection)
         }
     }
 
@@ -282,6 +289,7 @@ extension Orchestrator {
         try await endAttempt(connection, build: id, attempt: attempt, reason: "requeued")
         try await appendLog(connection, build: id, level: .warn, reason)
         try await notifyQueue(connection)
+        OrchestratorMetrics.requeued()
     }
 
     func endAttempt(_ connection: PostgresConnection, build id: String, attempt: Int, reason: String) async throws {

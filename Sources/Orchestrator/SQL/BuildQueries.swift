@@ -152,6 +152,8 @@ extension Orchestrator {
                 throw OrchestratorError(exists ? .buildFinished : .buildNotFound, buildID: id)
             }
             try await appendLog(connection, build: id, "Build cancelled by user")
+            try await notifyChange(connection)
+            OrchestratorMetrics.buildFinished(status: .cancelled, ranFor: nil)
         }
     }
 
@@ -169,6 +171,7 @@ extension Orchestrator {
             )
             for try await version in rows.decode(Int?.self) {
                 try await recordVaultEvent(connection, build: id, event: "destroyed", reason: reason, keyVersion: version)
+                OrchestratorMetrics.vaultDestroyed()
             }
         }
     }
@@ -212,6 +215,7 @@ extension Orchestrator {
                 connection, build: build, attempt: attempt, worker: worker, event: "opened", reason: route,
                 keyVersion: nil)
         }
+        OrchestratorMetrics.vaultOpened()
     }
 }
 

@@ -11,6 +11,7 @@ enum Migrations {
 
     static let all: [Migration] = [
         Migration(version: 1, name: "initial schema", sql: initialSchema),
+        Migration(version: 2, name: "dashboard sessions", sql: dashboardSessions),
         Migration(version: 3, name: "legacy import", sql: legacyImport),
     ]
 

@@ -77,10 +77,12 @@ extension Orchestrator {
                 let message = "Lease expired (\(silence)) on attempt \(build.attempt) of \(configuration.maxAttempts); build failed"
                 try await failLapsed(connection, build: build.id, attempt: build.attempt, message: message)
                 result.failedOutOfAttempts += 1
+                OrchestratorMetrics.leaseExpired(requeued: false)
             } else {
                 let reason = "Lease expired (\(silence)) on attempt \(build.attempt) of \(configuration.maxAttempts); build re-queued"
                 try await requeue(connection, build: build.id, attempt: build.attempt, reason: reason)
                 result.requeued += 1
+                OrchestratorMetrics.leaseExpired(requeued: true)
             }
         }
         return result
@@ -92,15 +94,17 @@ extension Orchestrator {
             UPDATE builds SET status = 'failed', completed_at = now(), error_message = \(message),
                    lease_expires_at = NULL, otp_digest = NULL, otp_expires_at = NULL
             WHERE id = \(id) AND attempt = \(attempt) AND status IN ('assigned', 'building')
-            RETURNING worker_id
+            RETURNING worker_id, extract(epoch FROM completed_at - started_at)::double precision
             """,
             logger: logger
         )
-        for try await worker in rows.decode(String.self) {
+        for try await (worker, ranFor) in rows.decode((String, Double?).self) {
             try await connection.query(
                 "UPDATE workers SET builds_failed = builds_failed + 1 WHERE id = \(worker)", logger: logger)
+            OrchestratorMetrics.buildFinished(status: .failed, ranFor: ranFor)
         }
         try await endAttempt(connection, build: id, attempt: attempt, reason: "lease expired")
         try await appendLog(connection, build: id, level: .error, message)
+        try await notifyChange(connection)
     }
 }

@@ -30,6 +30,7 @@ extension Orchestrator {
                 requeued = try await requeueHeldBuilds(
                     connection, worker: id, reason: "Worker re-registered without an active build; build re-queued")
             }
+            try await notifyChange(connection)
             return RegistrationResult(workerID: id, isNew: isNew, buildsRequeued: requeued)
         }
     }
@@ -166,6 +167,10 @@ extension Orchestrator {
                 )
                 try await appendLog(
                     connection, build: job.0, "Build assigned to worker \(request.workerID) (attempt \(job.4))")
+                try await notifyChange(connection)
+                // A re-queued build keeps its queued_at, the submission time: only first attempts say how long
+                // a build waited in the queue.
+                if job.4 == 1 { OrchestratorMetrics.firstAssignment(after: Date().timeIntervalSince(job.3)) }
                 return AssignedJob(buildID: job.0, platform: job.1, hasCerts: job.2, submittedAt: job.3, attempt: job.4)
             }
             return nil
@@ -179,6 +184,7 @@ extension Orchestrator {
                 "UPDATE workers SET offline = true WHERE id = \(worker) RETURNING id", logger: logger
             ).count()
             guard found == 1 else { throw OrchestratorError(.workerNotFound) }
+            try await notifyChange(connection)
             return try await requeueHeldBuilds(connection, worker: worker, reason: "Worker unregistered; build re-queued")
         }
     }
@@ -191,6 +197,7 @@ extension Orchestrator {
             ).count()
             guard found == 1 else { throw OrchestratorError(.workerNotFound) }
             try await connection.query("UPDATE worker_tokens SET revoked = true WHERE worker_id = \(worker)", logger: logger)
+            try await notifyChange(connection)
             return try await requeueHeldBuilds(connection, worker: worker, reason: "Worker revoked; build re-queued")
         }
     }

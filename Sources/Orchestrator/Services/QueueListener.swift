@@ -12,15 +12,18 @@ public struct QueueListener: Service {
     let client: PostgresClient
     let channel: String
     let signal: QueueSignal
+    /// Fired on every notification (a build queued or any status change): the dashboards' live feed.
+    let changes: QueueSignal?
     let logger: Logger
     /// The pause before listening again after the connection broke.
     let reconnectDelay: Duration
 
-    public init(client: PostgresClient, channel: String, signal: QueueSignal, logger: Logger,
-                reconnectDelay: Duration = .seconds(1)) {
+    public init(client: PostgresClient, channel: String, signal: QueueSignal, changes: QueueSignal? = nil,
+                logger: Logger, reconnectDelay: Duration = .seconds(1)) {
         self.client = client
         self.channel = channel
         self.signal = signal
+        self.changes = changes
         self.logger = logger
         self.reconnectDelay = reconnectDelay
     }
@@ -32,7 +35,12 @@ public struct QueueListener: Service {
                     try await client.withConnection { connection in
                         try await connection.listen(on: channel) { notifications in
                             signal.signal()
-                            for try await _ in notifications { signal.signal() }
+                            changes?.signal()
+                            for try await notification in notifications {
+                                // Status changes ('changed') concern dashboards only; long-polls wait for 'queued'.
+                                if notification.payload != "changed" { signal.signal() }
+                                changes?.signal()
+                            }
                         }
                     }
                 } catch {
