@@ -32,6 +32,7 @@ struct Serve: AsyncParsableCommand {
         NIOSingletons.blockingPoolThreadCountSuggestion = max(8, ProcessInfo.processInfo.activeProcessorCount * 4)
         let settings = try Settings(options)
         let logger = ControllerLogging.controllerLogger()
+        Observability.bootstrapMetrics()
         let keyRing = try KeyRing.load(environmentValue: settings.vaultMasterKey, filePath: settings.vaultMasterKeyFile)
         try FileManager.default.createDirectory(
             atPath: settings.storageRoot, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -39,12 +40,17 @@ struct Serve: AsyncParsableCommand {
         let vault = CertVault(keyRing: keyRing, storage: store)
         var databaseConfiguration = try DatabaseURL.configuration(from: settings.databaseURL)
         databaseConfiguration.options.maximumConnections = 40
-        let client = PostgresClient(configuration: databaseConfiguration, backgroundLogger: logger)
+        // The pool reports connection events only as debug log lines: counted for /metrics (see LogFormat.swift).
+        var poolLogger = logger
+        poolLogger.handler = PoolUsageLogHandler(wrapped: logger.handler)
+        PoolUsage.recordMaximum(databaseConfiguration.options.maximumConnections)
+        let client = PostgresClient(configuration: databaseConfiguration, backgroundLogger: poolLogger)
         let orchestrator = Orchestrator(client: client, configuration: settings.orchestrator, logger: logger)
         let signal = QueueSignal()
+        let changes = QueueSignal()
         let gateway = Gateway(
             configuration: settings.gateway, orchestrator: orchestrator, store: store, vault: vault, queueSignal: signal,
-            logger: logger)
+            changeSignal: changes, logger: logger)
         var app = Application(
             router: gateway.makeRouter(),
             // HTTPS when TLS_CERT_FILE/TLS_KEY_FILE are set; idle and header timeouts either way.
@@ -54,11 +60,21 @@ struct Serve: AsyncParsableCommand {
         // Dependencies first: the group shuts down in reverse, so the server stops before the pool it uses.
         app.addServices(
             client,
-            QueueListener(client: client, channel: settings.orchestrator.notificationChannel, signal: signal, logger: logger),
+            QueueListener(
+                client: client, channel: settings.orchestrator.notificationChannel, signal: signal, changes: changes,
+                logger: logger),
             LeaseSweeper(orchestrator: orchestrator, logger: logger) {
                 await gateway.destroyDueCerts()
                 await gateway.purgeExpiredArtifacts()
             })
+        if let metricsPort = settings.metricsPort {
+            // METRICS_PORT: /metrics alone, without credentials, for a scraper on a private network.
+            app.addServices(
+                Application(
+                    router: gateway.makeMetricsRouter(),
+                    configuration: .init(address: .hostname(settings.host, port: metricsPort), serverName: "free-agent-controller"),
+                    logger: logger))
+        }
         // Migrate before any service starts: the sweeper and the server both need the schema.
         try await Migrate.run(databaseConfiguration, logger: logger)
         let swept = try await store.sweepTemporaryFiles()
@@ -98,6 +114,7 @@ struct Migrate: AsyncParsableCommand {
 
 enum ControllerLogging {
     static func controllerLogger() -> Logger {
+        ControllerLogFormat.bootstrap()
         var logger = Logger(label: "free-agent-controller")
         if let level = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) {
             logger.logLevel = level

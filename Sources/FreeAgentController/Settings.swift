@@ -36,6 +36,12 @@ struct SettingsOptions: ParsableArguments {
     @Option(name: .customLong("certs-grace-seconds"), help: "CERTS_GRACE_SECONDS (default 86400).") var certsGrace: Int?
     @Option(name: .customLong("retention-days"), help: "RETENTION_DAYS: delete sources and results of builds finished longer ago (default: keep).")
     var retentionDays: Int?
+    @Option(name: .customLong("metrics-port"), help: "METRICS_PORT: also serve /metrics, without credentials, on this port (default: only on PORT, with the API key).")
+    var metricsPort: Int?
+    @Option(name: .customLong("dashboard-session-seconds"), help: "DASHBOARD_SESSION_SECONDS: how long a dashboard sign-in lasts (default 43200).")
+    var dashboardSession: Int?
+    @Option(name: .customLong("dashboard-secure-cookies"), help: "DASHBOARD_SECURE_COOKIES: true when served over TLS (default false).")
+    var dashboardSecureCookies: Bool?
     @Option(name: .customLong("long-poll-max-seconds"), help: "LONG_POLL_MAX_SECONDS: the longest ?wait= honoured (default 60).")
     var longPollMax: Int?
     @Option(name: .customLong("auth-failure-limit"), help: "AUTH_FAILURE_LIMIT: failed authentications per client before 429 (default 20, 0 = off).")
@@ -68,6 +74,7 @@ struct Settings {
     var vaultMasterKeyFile: String?
     var gateway: GatewayConfiguration
     var orchestrator = OrchestratorConfiguration()
+    var metricsPort: Int?
 
     init(_ options: SettingsOptions, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         func text(_ flag: String?, _ name: String) -> String? {
@@ -100,6 +107,18 @@ struct Settings {
             self.port = port
         }
         host = text(options.host, "HOST") ?? host
+        if let metricsPort = try integer(options.metricsPort, "METRICS_PORT") {
+            guard (1...65_535).contains(metricsPort), metricsPort != port else {
+                throw SettingsError(description: "METRICS_PORT must be 1-65535 and differ from PORT")
+            }
+            self.metricsPort = metricsPort
+        }
+        _ = try ControllerLogFormat.parse(environment["LOG_FORMAT"])
+        gateway.dashboard.sessionLifetime =
+            try seconds(options.dashboardSession, "DASHBOARD_SESSION_SECONDS") ?? gateway.dashboard.sessionLifetime
+        if let secure = options.dashboardSecureCookies ?? environment["DASHBOARD_SECURE_COOKIES"].flatMap({ $0.isEmpty ? nil : $0 }).map({ ["1", "true", "yes"].contains($0.lowercased()) }) {
+            gateway.dashboard.secureCookies = secure
+        }
         storageRoot = text(options.storageRoot, "STORAGE_ROOT") ?? storageRoot
         vaultMasterKey = text(options.vaultMasterKey, "VAULT_MASTER_KEY")
         vaultMasterKeyFile = text(options.vaultMasterKeyFile, "VAULT_MASTER_KEY_FILE")

@@ -12,6 +12,8 @@ public struct Gateway: Sendable {
     public let store: ArtifactStore
     public let vault: CertVault
     public let queueSignal: QueueSignal
+    /// Fired by the ``QueueListener`` on every notification: the dashboard's live stream waits on it.
+    public let changeSignal: QueueSignal
     let logger: Logger
     let authenticator: Authenticator
     let storageUsage = StorageUsageCache()
@@ -19,13 +21,14 @@ public struct Gateway: Sendable {
 
     public init(
         configuration: GatewayConfiguration, orchestrator: Orchestrator, store: ArtifactStore, vault: CertVault,
-        queueSignal: QueueSignal, logger: Logger
+        queueSignal: QueueSignal, changeSignal: QueueSignal = QueueSignal(), logger: Logger
     ) {
         self.configuration = configuration
         self.orchestrator = orchestrator
         self.store = store
         self.vault = vault
         self.queueSignal = queueSignal
+        self.changeSignal = changeSignal
         self.logger = logger
         self.authenticator = Authenticator(apiKey: configuration.apiKey, orchestrator: orchestrator)
         self.routeGuard = RouteGuard(configuration: configuration)
@@ -34,6 +37,8 @@ public struct Gateway: Sendable {
     /// The router with every route of ``RouteTable``, behind the request-id and error middleware.
     public func makeRouter() -> Router<GatewayRequestContext> {
         let router = Router(context: GatewayRequestContext.self)
+        // Outermost: it times the whole request and sees the status the client gets.
+        router.add(middleware: HTTPMetricsMiddleware())
         router.add(middleware: RequestIDMiddleware())
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: CORSForPublicRoutes())

@@ -50,6 +50,8 @@ public struct GatewayConfiguration: Sendable {
     public var tlsCertificateFile: String?
     /// `TLS_KEY_FILE`: the PEM private key of ``tlsCertificateFile``.
     public var tlsKeyFile: String?
+    /// The operator dashboard at `/`: session lifetime, cookie flags, live-update timings.
+    public var dashboard = DashboardConfiguration()
 
     public init(apiKey: String) { self.apiKey = apiKey }
 

@@ -38,6 +38,24 @@ extension Gateway {
             route(.get, "/public/stats", none) { _, _, _ in try await publicStats() },
             route(.get, "/api/openapi.yaml", none) { _, _, _ in openAPIDocument() },
 
+            // Dashboard: the session cookie (from signing in with the API key on the form) is checked inside,
+            // against the database; without it `/` is the sign-in page and nothing else.
+            route(.get, "/", none) { request, _, _ in try await dashboardPage(request) },
+            route(.post, "/dashboard/sign-in", none) { request, context, _ in try await dashboardSignIn(request, context.logger) },
+            route(.post, "/dashboard/sign-out", none) { request, context, _ in try await dashboardSignOut(request, context.logger) },
+            route(.get, "/dashboard/events", none) { request, context, _ in try await dashboardEvents(request, context.logger) },
+            route(.get, "/dashboard/app.js", none) { _, _, _ in
+                dashboardAsset(DashboardAssets.javaScript, contentType: "text/javascript; charset=utf-8")
+            },
+            route(.get, "/dashboard/app.css", none) { _, _, _ in
+                dashboardAsset(DashboardAssets.css, contentType: "text/css; charset=utf-8")
+            },
+            // Metrics: the API key here, or no credential on METRICS_PORT (`makeMetricsRouter`).
+            route(.get, "/metrics", K) { _, _, credentials in
+                try authenticator.requireAPIKey(credentials)
+                return await metrics()
+            },
+
             // Builds: the submitter and the operator
             route(.post, "/api/builds/submit", K, upload: true) { request, _, credentials in try await submit(request, credentials) },
             route(.post, "/api/builds", K, upload: true) { request, _, credentials in try await submit(request, credentials) },
