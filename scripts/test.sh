@@ -7,9 +7,10 @@
 # 1. installs whatever is missing (Debian packages; see scripts/lib/common.sh),
 # 2. starts a fresh cluster in a temporary folder, on a free port, trust auth on 127.0.0.1,
 # 3. exports FAC_TEST_DATABASE_URL=postgres://fac_test@127.0.0.1:PORT/fac_test,
-# 4. runs `swift build --build-tests`, then `swift test "$@"`,
+# 4. runs `swift build --build-tests`, then `swift test "$@"`, then (whole runs only, or with
+#    FAC_BROWSER_TEST=1) scripts/browser-test.sh: the dashboard in headless Chromium,
 # 5. stops and deletes the cluster on exit (success, failure or Ctrl-C),
-# and exits with `swift test`'s exit code.
+# and exits with the first failure's exit code.
 #
 # Environment: FAC_TEST_DATABASE_URL, when already set, is used as is and no cluster is
 # started (point it at a database whose contents the tests may destroy). TMPDIR chooses where
@@ -121,6 +122,16 @@ set +e
 swift test "$@"
 rc=$?
 set -e
+
+# The dashboard in headless Chromium, against the built executable and this cluster. Only for a whole
+# run (a --filter run is about something else) or when FAC_BROWSER_TEST=1 asks for it.
+if [ "$rc" -eq 0 ] && { [ "$#" -eq 0 ] || [ "${FAC_BROWSER_TEST:-0}" = "1" ]; }; then
+    section "Running the browser test (scripts/browser-test.sh)"
+    set +e
+    "$FAC_ROOT/scripts/browser-test.sh"
+    rc=$?
+    set -e
+fi
 
 if [ "$rc" -eq 0 ]; then
     section "Tests passed"

@@ -5,6 +5,13 @@ import NIOCore
 enum DashboardAssets {
     static let jsPath = "/dashboard/app.js"
     static let cssPath = "/dashboard/app.css"
+    static let iconPath = "/dashboard/icon.svg"
+
+    /// A plain mark, so browsers do not ask for a `/favicon.ico` that is not there.
+    static let icon = #"""
+        <svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#1b1f24"/><path d="M4 4h8v2H6v2h5v2H6v2H4z" fill="#fff"/></svg>
+
+        """#
 
     /// Opens the live stream and swaps the live part of the page on each `snapshot` event. Without JavaScript
     /// the page still shows everything as of its load.

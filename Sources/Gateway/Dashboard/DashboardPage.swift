@@ -16,8 +16,9 @@ enum DashboardPage {
         <head>
         <meta charset="utf-8">
         <meta name="viewport" content="width=device-width, initial-scale=1">
-        <meta name="referrer" content="no-referrer">
+        <meta name="referrer" content="same-origin">
         <title>\(title)</title>
+        <link rel="icon" href="\(DashboardAssets.iconPath)" type="image/svg+xml">
         <link rel="stylesheet" href="\(DashboardAssets.cssPath)">
         <script src="\(DashboardAssets.jsPath)" defer></script>
         </head>

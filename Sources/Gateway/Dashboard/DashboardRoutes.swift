@@ -126,7 +126,7 @@ extension Gateway {
         return Response(status: .ok, headers: headers, body: body)
     }
 
-    /// `GET /dashboard/app.js` and `/dashboard/app.css`: public (they hold no data), cacheable for an hour.
+    /// `GET /dashboard/app.js`, `/dashboard/app.css` and `/dashboard/icon.svg`: public (they hold no data), cacheable for an hour.
     func dashboardAsset(_ text: String, contentType: String) -> Response {
         let buffer = ByteBuffer(string: text)
         var headers = Self.dashboardHeaders
@@ -154,13 +154,14 @@ extension Gateway {
         return DashboardForm.fields(String(buffer: buffer))
     }
 
-    /// Headers of every dashboard response: the CSP and friends, and no caching of pages.
+    /// Headers of every dashboard response: the CSP and friends, and no caching of pages. `same-origin`, not
+    /// `no-referrer`: under the latter browsers send `Origin: null` with our own forms, which the sign-in refuses.
     static var dashboardHeaders: HTTPFields {
         [
             HTTPField.Name("Content-Security-Policy")!: DashboardRoutes.contentSecurityPolicy,
             HTTPField.Name("X-Content-Type-Options")!: "nosniff",
             HTTPField.Name("X-Frame-Options")!: "DENY",
-            HTTPField.Name("Referrer-Policy")!: "no-referrer",
+            HTTPField.Name("Referrer-Policy")!: "same-origin",
             .cacheControl: "no-store",
         ]
     }

@@ -50,6 +50,9 @@ extension Gateway {
             route(.get, "/dashboard/app.css", none) { _, _, _ in
                 dashboardAsset(DashboardAssets.css, contentType: "text/css; charset=utf-8")
             },
+            route(.get, "/dashboard/icon.svg", none) { _, _, _ in
+                dashboardAsset(DashboardAssets.icon, contentType: "image/svg+xml")
+            },
             // Metrics: the API key here, or no credential on METRICS_PORT (`makeMetricsRouter`).
             route(.get, "/metrics", K) { _, _, credentials in
                 try authenticator.requireAPIKey(credentials)
