@@ -40,6 +40,9 @@ struct Serve: AsyncParsableCommand {
         let vault = CertVault(keyRing: keyRing, storage: store)
         var databaseConfiguration = try DatabaseURL.configuration(from: settings.databaseURL)
         databaseConfiguration.options.maximumConnections = 40
+        // Unique per process, so /metrics can count this process's sessions in pg_stat_activity.
+        let applicationName = "free-agent-controller/\(ProcessInfo.processInfo.hostName.prefix(30))/\(getpid())"
+        databaseConfiguration.options.additionalStartupParameters.append(("application_name", applicationName))
         // The pool reports connection events only as debug log lines: counted for /metrics (see LogFormat.swift).
         var poolLogger = logger
         poolLogger.handler = PoolUsageLogHandler(wrapped: logger.handler)

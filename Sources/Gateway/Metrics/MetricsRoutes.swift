@@ -23,6 +23,14 @@ extension Gateway {
             for (status, count) in figures.buildsByStatus.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
                 text += "fac_builds{status=\"\(status.rawValue)\"} \(count)\n"
             }
+            let states = try await orchestrator.connectionStates()
+            if !states.isEmpty {
+                text += "# HELP fac_db_connections This process's database sessions by state (pg_stat_activity).\n"
+                text += "# TYPE fac_db_connections gauge\n"
+                for (state, count) in states.sorted(by: { $0.key < $1.key }) {
+                    text += "fac_db_connections{state=\"\(Self.labelValue(state))\"} \(count)\n"
+                }
+            }
             text += "# HELP fac_database_up Whether this scrape could read the database.\n# TYPE fac_database_up gauge\nfac_database_up 1\n"
         } catch {
             text += "# HELP fac_database_up Whether this scrape could read the database.\n# TYPE fac_database_up gauge\nfac_database_up 0\n"

@@ -124,14 +124,15 @@ public struct StructuredLogHandler: LogHandler {
     }
 }
 
-/// Database pool usage for `/metrics`. postgres-nio 1.33 exposes no pool figures in its API; its pool reports
-/// each connection event as a debug message on the client's background logger. This handler counts those
-/// events (connections open, connections leased) and forwards only the messages at or above the operator's
-/// level to the real handler.
+/// Database pool figures for `/metrics`. postgres-nio 1.33 exposes no pool figures in its API; its pool reports
+/// connection attempts, failures and closes as debug messages on the client's background logger (it never
+/// reports leases). This handler counts those events and forwards only the messages at or above the operator's
+/// level to the real handler. Sessions by state (busy or idle) come from `pg_stat_activity` at scrape time.
 public struct PoolUsageLogHandler: LogHandler {
     var wrapped: any LogHandler
 
     public init(wrapped: any LogHandler) { self.wrapped = wrapped }
+
     /// postgres-nio must emit its debug events for them to be counted; the wrapped handler keeps its own level.
     public var logLevel: Logger.Level {
         get { .debug }
@@ -160,14 +161,12 @@ public struct PoolUsageLogHandler: LogHandler {
     }
 }
 
-/// The counts behind `fac_db_pool_connections{state="open"|"leased"}` and `fac_db_pool_connect_failures_total`.
+/// The counts behind `fac_db_pool_connections{state="open"}` and `fac_db_pool_connect_failures_total`.
 public final class PoolUsage: Sendable {
     static let shared = PoolUsage()
 
     private let open = Atomic<Int>(0)
-    private let leased = Atomic<Int>(0)
     private let openGauge = Gauge(label: "fac_db_pool_connections", dimensions: [("state", "open")])
-    private let leasedGauge = Gauge(label: "fac_db_pool_connections", dimensions: [("state", "leased")])
     private let failures = Counter(label: "fac_db_pool_connect_failures_total")
 
     /// Message texts of postgres-nio 1.33.2's `PostgresClientMetrics`.
@@ -178,13 +177,11 @@ public final class PoolUsage: Sendable {
             failures.increment()
             openGauge.record(open.subtract(1, ordering: .relaxed).newValue)
         case "Connection closed": openGauge.record(open.subtract(1, ordering: .relaxed).newValue)
-        case "Connection leased": leasedGauge.record(leased.add(1, ordering: .relaxed).newValue)
-        case "Connection released": leasedGauge.record(leased.subtract(1, ordering: .relaxed).newValue)
         default: break
         }
     }
 
-    /// The pool's configured ceiling, so a dashboard can show leased / max.
+    /// The pool's configured ceiling.
     public static func recordMaximum(_ maximum: Int) {
         Gauge(label: "fac_db_pool_max_connections").record(maximum)
     }

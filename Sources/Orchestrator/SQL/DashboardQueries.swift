@@ -122,6 +122,22 @@ extension Orchestrator {
         return figures
     }
 
+    /// This process's database sessions by state (`active`, `idle`, `idle in transaction`, …): every session
+    /// whose `application_name` is the one this connection carries, which `serve` makes unique per process.
+    /// Empty when no application name is set (nothing would tell this process's sessions apart).
+    public func connectionStates() async throws -> [String: Int] {
+        let rows = try await client.query(
+            """
+            SELECT coalesce(state, 'unknown'), count(*)::int FROM pg_stat_activity
+            WHERE current_setting('application_name') <> '' AND application_name = current_setting('application_name')
+            GROUP BY 1
+            """,
+            logger: logger)
+        var states: [String: Int] = [:]
+        for try await (state, count) in rows.decode((String, Int).self) { states[state] = count }
+        return states
+    }
+
     /// Tells every controller process that something the dashboard shows has changed (a build's status, a
     /// worker's registration); delivered when the transaction commits. Long-polls ignore it (it is not
     /// `queued`), dashboards re-read.
