@@ -16,6 +16,9 @@ public enum CredentialKind: String, Sendable, CaseIterable, Hashable {
     case heartbeatToken
     /// The build's current one-time password, in the JSON body of `authenticate` (read by that handler alone).
     case otp
+    /// The operator dashboard's session cookie, or on its sign-in form the API key typed into the form (read by
+    /// the dashboard's handlers alone, never from a header).
+    case dashboardSession
 }
 
 /// The credential headers, read once per request. Values that are not even shaped like a token are kept as
