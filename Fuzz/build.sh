@@ -5,7 +5,7 @@
 #   Fuzz/build.sh json multipart
 #
 # How: no second SwiftPM build. Our own modules that parse untrusted bytes (Identifiers, ArtifactStore,
-# CertVault, Gateway) and multipart-kit are recompiled with `swiftc -wmo -sanitize=fuzzer,address
+# CertVault, Gateway) are recompiled with `swiftc -wmo -sanitize=fuzzer,address
 # -enable-testing` straight from their sources into Fuzz/out/build; every other dependency (NIO, Hummingbird,
 # PostgresNIO, swift-crypto, ...) is linked from the objects the ordinary `swift build --build-tests` already made
 # (.build/debug), packed into one static archive so each fuzzer pulls in only what it uses. Each target is one
@@ -77,7 +77,6 @@ build_module() {
     [ "$stale" = 1 ] || return 0
     log "compiling $name (${#sources[@]} files, $OPT, -sanitize=$SANITIZE)"
     local flags=("${OURS[@]}")
-    [ "$name" = MultipartKit ] && flags=(-swift-version 5 -package-name multipart_kit -enable-testing -suppress-warnings)
     "$SWIFTC" -module-name "$name" -wmo -num-threads 0 -emit-module -emit-module-path "$MODS/$name.swiftmodule" \
         -c -o "$object" "${COMMON[@]}" "${flags[@]}" "${sources[@]}"
 }
@@ -85,8 +84,7 @@ build_module() {
 build_module Identifiers Sources/Identifiers
 build_module ArtifactStore Sources/ArtifactStore Identifiers
 build_module CertVault Sources/CertVault Identifiers ArtifactStore
-build_module MultipartKit .build/checkouts/multipart-kit/Sources/MultipartKit
-build_module Gateway Sources/Gateway Identifiers ArtifactStore CertVault MultipartKit
+build_module Gateway Sources/Gateway Identifiers ArtifactStore CertVault
 
 # 3. Everything else, from the debug build: one static archive per module (file names repeat across modules),
 # linked as a group so that each fuzzer pulls in only the objects it needs.
@@ -95,7 +93,7 @@ if [ ! -f "$DEPS_DIR/.stamp" ] || [ "$LINK_LIST" -nt "$DEPS_DIR/.stamp" ]; then
     log "archiving dependency objects from $DEBUG_DIR"
     rm -rf "$DEPS_DIR"
     mkdir -p "$DEPS_DIR"
-    grep -vE '/(Identifiers|ArtifactStore|CertVault|MultipartKit|Gateway|TestSupport|[A-Za-z]*Tests|free_agent_controller[A-Za-z]*|FreeAgentController)\.build/' \
+    grep -vE '/(Identifiers|ArtifactStore|CertVault|Gateway|TestSupport|[A-Za-z]*Tests|free_agent_controller[A-Za-z]*|FreeAgentController)\.build/' \
         "$LINK_LIST" | tr -d "'\"" >"$BUILD/deps.list"
     sed -E 's#.*/([^/]+)\.build/.*#\1#' "$BUILD/deps.list" | sort -u | while read -r module; do
         grep "/$module\.build/" "$BUILD/deps.list" | xargs -d '\n' ar qcT "$DEPS_DIR/lib$module.a"
@@ -109,7 +107,7 @@ DEPS+=(-Xlinker --end-group)
 
 # 4. One executable per target.
 LINK=(-L/usr/lib/x86_64-linux-gnu -lssl -lcrypto -larchive -lstdc++ -lm -lz)
-OBJECTS=("$BUILD/Identifiers.o" "$BUILD/ArtifactStore.o" "$BUILD/CertVault.o" "$BUILD/MultipartKit.o" "$BUILD/Gateway.o")
+OBJECTS=("$BUILD/Identifiers.o" "$BUILD/ArtifactStore.o" "$BUILD/CertVault.o" "$BUILD/Gateway.o")
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
     mapfile -t targets < <(ls "$ROOT/Fuzz/Targets")

@@ -62,7 +62,7 @@ import Testing
             headers[.contentType] = "multipart/form-data; boundary=\(boundary)"
             let response = try await f.request(.post, "/api/builds/submit", headers: headers, body: body)
             #expect(response.status == .badRequest)
-            #expect(response.errorMessage == "Malformed multipart body")
+            #expect(response.errorMessage == "Multipart part headers too large")
         }
     }
 }

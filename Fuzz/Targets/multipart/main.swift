@@ -1,4 +1,4 @@
-// Multipart bodies: MultipartReader.boundary (the Content-Type), multipart-kit's MultipartParser under the reader,
+// Multipart bodies: MultipartReader.boundary (the Content-Type), MultipartStreamParser under the reader,
 // MultipartReader.read and parseDisposition. Input: the Content-Type value, '\n', then the body.
 // Properties: never crash; the parts the reader delivers (names, filenames, concatenated bytes) and whether it
 // accepts the body are the same however the body is chunked (every split point of short bodies, byte by byte,
@@ -6,7 +6,6 @@
 // arrive (a body callback never carries more than one chunk plus a held-back boundary prefix).
 import HTTPTypes
 import Hummingbird
-import MultipartKit
 import NIOCore
 @testable import Gateway
 
@@ -75,26 +74,27 @@ func split(_ body: [UInt8], at cuts: [Int]) -> [[UInt8]] {
     return chunks
 }
 
-/// The parser alone (behind the reader's MultipartHeaderGuard, without which multipart-kit 4.7.1 traps on a non-ASCII
-/// header-name byte), fed `chunks`: the concatenated body bytes per part, `[]` when the guard refuses, nil when the
-/// parser throws.
+/// The parser alone, fed `chunks`: the concatenated body bytes per part, or nil when it refuses the body.
 func parse(boundary: String, chunks: [[UInt8]]) -> [[UInt8]]? {
-    var headerGuard = MultipartHeaderGuard(boundary: boundary)
-    for chunk in chunks where !headerGuard.accepts(ByteBuffer(bytes: chunk)) { return [] }
-    let parser = MultipartParser(boundary: boundary)
-    var parts: [[UInt8]] = [[]]
-    var largestChunk = 0
-    var overflow: Int?
-    parser.onBody = { buffer in
-        if buffer.readableBytes > largestChunk + boundary.utf8.count + 8 { overflow = buffer.readableBytes }
-        parts[parts.count - 1] += buffer.readableBytesView
-    }
-    parser.onPartComplete = { parts.append([]) }
-    parser.onHeader = { _, _ in }
-    for chunk in chunks {
-        largestChunk = chunk.count
-        do { try parser.execute(chunk) } catch { return nil }
-        if let overflow { fatalError("fuzz property violated: one body callback of \(overflow) bytes from a \(chunk.count)-byte chunk") }
+    var parser = MultipartStreamParser(boundary: boundary, maxHeaderBytes: MultipartReader.maxHeaderBytes)
+    var parts: [[UInt8]] = []
+    do {
+        for chunk in chunks {
+            try parser.feed(ByteBuffer(bytes: chunk)) { event in
+                switch event {
+                case .partBegin: parts.append([])
+                case .body(let buffer):
+                    // Streaming: one event never carries more than its chunk plus a held-back delimiter prefix.
+                    check(buffer.readableBytes <= chunk.count + boundary.utf8.count + 4, "a body event of \(buffer.readableBytes) bytes from a \(chunk.count)-byte chunk")
+                    check(!parts.isEmpty, "body bytes before any part")
+                    parts[parts.count - 1] += buffer.readableBytesView
+                case .partEnd: break
+                }
+            }
+        }
+        try parser.finish()
+    } catch {
+        return nil
     }
     return parts
 }

@@ -35,8 +35,9 @@ public protocol BlobBackend: Sendable {
 
 /// One staged upload of a ``BlobBackend``. Calls never overlap: ``BlobWriter`` serialises them.
 public protocol BlobUpload: Sendable {
-    /// Appends the next part of the blob.
-    func append(_ part: ByteBuffer) async throws
+    /// Appends the next bytes of the blob, given as consecutive buffers (written in one call: `writev` for a file,
+    /// one part for an object store).
+    func append(_ parts: [ByteBuffer]) async throws
 
     /// Runs `body` where it may block, with random access to every byte appended so far, before they are committed.
     func inspectStaged<T: Sendable>(_ body: @escaping @Sendable (any StagedBlobReader) throws -> T) async throws -> T

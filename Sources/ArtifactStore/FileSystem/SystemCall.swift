@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import NIOCore
 
 /// Thin, blocking wrappers around the system calls the filesystem driver needs. Call them only on the thread pool.
 ///
@@ -92,6 +93,45 @@ enum SystemCall {
             let written = try check("write") { write(fd, bytes.baseAddress! + done, count) }
             done += written
         }
+    }
+
+    /// Writes every readable byte of `buffers`, in order, with as few `writev` calls as the kernel allows.
+    static func writeAll(_ fd: Int32, _ buffers: [ByteBuffer]) throws {
+        var pending = buffers.filter { $0.readableBytes > 0 }
+        var first = 0
+        while first < pending.count {
+            // A bounded batch: `withIOVectors` nests one closure per buffer.
+            let batch = min(pending.count - first, 128)
+            let written = try withIOVectors(pending[first..<(first + batch)]) { vectors in
+                try check("writev") { writev(fd, vectors.baseAddress!, Int32(vectors.count)) }
+            }
+            // Skip what was written; a short write leaves the rest of a buffer for the next round.
+            var remaining = written
+            while remaining > 0 {
+                let size = pending[first].readableBytes
+                if remaining >= size {
+                    remaining -= size
+                    first += 1
+                } else {
+                    pending[first].moveReaderIndex(forwardBy: remaining)
+                    remaining = 0
+                }
+            }
+        }
+    }
+
+    /// Calls `body` with an `iovec` for each buffer's readable bytes, valid only during the call.
+    private static func withIOVectors<R>(_ buffers: ArraySlice<ByteBuffer>, _ body: (UnsafeBufferPointer<iovec>) throws -> R) rethrows -> R {
+        var vectors: [iovec] = []
+        vectors.reserveCapacity(buffers.count)
+        func gather(_ index: ArraySlice<ByteBuffer>.Index) throws -> R {
+            guard index < buffers.endIndex else { return try vectors.withUnsafeBufferPointer(body) }
+            return try buffers[index].withUnsafeReadableBytes { bytes in
+                vectors.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: bytes.baseAddress), iov_len: bytes.count))
+                return try gather(index + 1)
+            }
+        }
+        return try gather(buffers.startIndex)
     }
 
     /// Reads up to `buffer.count` bytes at `offset`, continuing after short reads; fewer only at the end of file.

@@ -4,9 +4,10 @@ import NIOCore
 /// A streaming write of one blob: counts, hashes and stages the bytes, and makes them visible only on
 /// ``commit(expectedSHA256:inspect:)``.
 ///
-/// Small chunks are gathered into batches of ``ArtifactStore/Configuration/writeBatchSize`` so that a 1 GiB upload
-/// costs one thread hop per batch; each batch is hashed here while the thread pool writes it, in parallel. Calls
-/// must not overlap: await each `write` before the next (``abort()`` is the exception: it may come at any time).
+/// Chunks are hashed as they arrive and gathered, without a copy, into batches of about
+/// ``ArtifactStore/Configuration/writeBatchSize`` bytes, each written with one call on the thread pool. One batch is
+/// written while the next one fills (the network and the disk work at the same time); at most two batches are held.
+/// Calls must not overlap: await each `write` before the next (``abort()`` is the exception: it may come at any time).
 ///
 /// A writer that is neither committed nor aborted never makes a blob visible; its temporary file is removed by
 /// ``ArtifactStore/sweepTemporaryFiles()``.
@@ -23,7 +24,10 @@ public actor BlobWriter {
     public nonisolated let limit: Int64
     private let upload: any BlobUpload
     private let batchSize: Int
-    private var batch: ByteBuffer
+    private var batch: [ByteBuffer] = []
+    private var batchBytes = 0
+    /// The write of the previous batch, if it may still be running.
+    private var inFlight: Task<Void, any Error>?
     private var hasher = SHA256()
     private var received: Int64 = 0
     private var state = State.open
@@ -36,7 +40,6 @@ public actor BlobWriter {
         self.limit = limit
         self.upload = upload
         self.batchSize = batchSize
-        self.batch = ByteBufferAllocator().buffer(capacity: 0)
     }
 
     /// The number of bytes received so far.
@@ -51,18 +54,14 @@ public actor BlobWriter {
             await discard()
             throw ArtifactStoreError.tooLarge(key)
         }
-        if batch.readableBytes == 0 && chunk.readableBytes >= batchSize {
-            // Large chunks go straight through, without a copy.
-            try await flush(chunk)
-        } else {
-            if batch.capacity == 0 { batch = ByteBufferAllocator().buffer(capacity: batchSize) }
-            batch.writeImmutableBuffer(chunk)
-            if batch.readableBytes >= batchSize {
-                let full = batch
-                batch = ByteBufferAllocator().buffer(capacity: 0)
-                try await flush(full)
-            }
+        guard chunk.readableBytes > 0 else {
+            state = .open
+            return
         }
+        chunk.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
+        batch.append(chunk)
+        batchBytes += chunk.readableBytes
+        if batchBytes >= batchSize { try await startWritingBatch() }
         state = .open
     }
 
@@ -75,11 +74,8 @@ public actor BlobWriter {
     public func commit(expectedSHA256: String?, inspect: ArchiveLimits?) async throws -> BlobInfo {
         try begin()
         do {
-            if batch.readableBytes > 0 {
-                let last = batch
-                batch = ByteBufferAllocator().buffer(capacity: 0)
-                try await flush(last)
-            }
+            if batchBytes > 0 { try await startWritingBatch() }
+            try await finishWriteInFlight()
             let digest = hasher.finalize().map { String($0, radix: 16).leftPadded(to: 2) }.joined()
             if let expectedSHA256, expectedSHA256.lowercased() != digest {
                 throw ArtifactStoreError.checksumMismatch(key)
@@ -124,12 +120,21 @@ public actor BlobWriter {
         }
     }
 
-    /// Writes `part` on the thread pool while hashing it here: the two run in parallel.
-    private func flush(_ part: ByteBuffer) async throws {
-        async let written: Void = upload.append(part)
-        part.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
+    /// Hands the batch to the thread pool once the previous one is written (writes stay in order).
+    private func startWritingBatch() async throws {
+        try await finishWriteInFlight()
+        let (parts, upload) = (batch, self.upload)
+        batch = []
+        batchBytes = 0
+        inFlight = Task.detached { try await upload.append(parts) }
+    }
+
+    /// Waits for the write in flight; on its failure, or an abort that came meanwhile, discards the upload.
+    private func finishWriteInFlight() async throws {
+        guard let write = inFlight else { return }
+        inFlight = nil
         do {
-            try await written
+            try await write.value
         } catch {
             await discard()
             throw ArtifactStoreError.wrapping(error, key: key)
@@ -143,7 +148,12 @@ public actor BlobWriter {
     private func discard() async {
         guard state != .finished else { return }
         state = .finished
-        batch = ByteBufferAllocator().buffer(capacity: 0)
+        batch = []
+        // The file must stay open until the write in flight returns: see `abortRequested`.
+        if let write = inFlight {
+            inFlight = nil
+            _ = try? await write.value
+        }
         await upload.abort()
     }
 }

@@ -1,7 +1,6 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
-import MultipartKit
 import NIOCore
 
 /// Receives the parts of a multipart body as they stream in.
@@ -14,9 +13,9 @@ protocol MultipartConsumer {
     mutating func endPart() async throws
 }
 
-/// Feeds a request body through multipart-kit's push parser without buffering it: each buffer the server
-/// receives is parsed, and its events are handed to the consumer (which may write them to disk) before the
-/// next buffer is read, so memory stays at about one network buffer per upload.
+/// Feeds a request body through ``MultipartStreamParser`` without buffering it: each buffer the server receives is
+/// parsed, and its events are handed to the consumer (which may write them to disk) before the next buffer is read,
+/// so memory stays at about one network buffer per upload.
 enum MultipartReader {
     /// The most parts a form may have, and the most header bytes a part may have: a form of ours has a handful.
     static let maxParts = 64
@@ -39,110 +38,47 @@ enum MultipartReader {
         throw notMultipart
     }
 
-    private enum Event {
-        case header(String, String)
-        case body(ByteBuffer)
-        case partComplete
-    }
-
-    /// The parser's events for one network buffer, with consecutive body bytes gathered into one buffer.
-    ///
-    /// multipart-kit's parser hands a part's body over in pieces cut at every CR byte (it looks for the boundary
-    /// there), plus a tiny buffer for each CR that is not one: about two pieces per 256 bytes of binary content.
-    /// Passing each piece to the consumer is an `await` (for a file, a hop into the store's writer actor) per piece,
-    /// millions for a 1 GiB upload; one memcpy into a buffer per network buffer is far cheaper.
-    private final class EventQueue {
-        var events: [Event] = []
-        private var pending = ByteBuffer()
-        /// The capacity to give a gathering buffer: the network buffer's size plus a boundary's worth of bytes
-        /// the parser may re-emit from the previous buffer.
-        var capacity = 0
-
-        func body(_ piece: inout ByteBuffer) {
-            guard piece.readableBytes > 0 else { return }
-            if pending.readableBytes == 0 {
-                // The first piece is kept as is (no copy): often it is the only one.
-                pending = piece
-            } else {
-                if pending.capacity < capacity || pending.readerIndex != 0 {
-                    var gathered = ByteBufferAllocator().buffer(capacity: Swift.max(capacity, pending.readableBytes + piece.readableBytes))
-                    gathered.writeBuffer(&pending)
-                    pending = gathered
-                }
-                pending.writeBuffer(&piece)
-            }
-        }
-
-        func flushBody() {
-            guard pending.readableBytes > 0 else { return }
-            events.append(.body(pending))
-            pending = ByteBuffer()
-        }
-
-        func append(_ event: Event) {
-            flushBody()
-            events.append(event)
-        }
-    }
-
     /// Reads the whole body into `consumer`. Throws 400 for a malformed or truncated body.
     static func read<Consumer: MultipartConsumer>(_ request: Request, into consumer: inout Consumer) async throws {
-        let boundary = try boundary(of: request)
-        let parser = MultipartParser(boundary: boundary)
-        let queue = EventQueue()
-        parser.onHeader = { name, value in queue.append(.header(name, value)) }
-        parser.onBody = { buffer in queue.body(&buffer) }
-        parser.onPartComplete = { queue.append(.partComplete) }
-
-        var headers: [(String, String)] = []
-        var headerBytes = 0
-        var inPart = false
+        var parser = MultipartStreamParser(boundary: try boundary(of: request), maxHeaderBytes: maxHeaderBytes)
+        var events: [MultipartStreamParser.Event] = []
         var parts = 0
-        var sawEnd = false
-        var headerGuard = MultipartHeaderGuard(boundary: boundary)
         for try await buffer in request.body {
-            guard headerGuard.accepts(buffer) else { throw GatewayError.badRequest("Malformed multipart body") }
-            queue.capacity = buffer.readableBytes + boundary.utf8.count + 8
             do {
-                try parser.execute(buffer)
+                try parser.feed(buffer) { events.append($0) }
+            } catch MultipartStreamParser.Failure.headersTooLarge {
+                throw GatewayError.badRequest("Multipart part headers too large")
             } catch {
                 throw GatewayError.badRequest("Malformed multipart body")
             }
-            queue.flushBody()
-            let events = queue.events
-            queue.events.removeAll(keepingCapacity: true)
+            // The events are handed on after the buffer is parsed (the parser's callback cannot await); they hold at
+            // most this buffer's bytes, as slices of it.
             for event in events {
                 switch event {
-                case .header(let name, let value):
-                    headerBytes += name.utf8.count + value.utf8.count
-                    guard headerBytes <= maxHeaderBytes else { throw GatewayError.badRequest("Multipart part headers too large") }
-                    headers.append((name.lowercased(), value))
+                case .partBegin(let headers):
+                    parts += 1
+                    guard parts <= maxParts else { throw GatewayError.badRequest("Too many multipart parts") }
+                    try await begin(&consumer, headers: headers)
                 case .body(let chunk):
-                    if !inPart {
-                        try await begin(&consumer, headers: headers, parts: &parts)
-                        inPart = true
-                    }
-                    if chunk.readableBytes > 0 { try await consumer.body(chunk) }
-                case .partComplete:
-                    if !inPart { try await begin(&consumer, headers: headers, parts: &parts) }
+                    try await consumer.body(chunk)
+                case .partEnd:
                     try await consumer.endPart()
-                    inPart = false
-                    headers.removeAll()
-                    headerBytes = 0
-                    sawEnd = true
                 }
             }
+            events.removeAll(keepingCapacity: true)
         }
-        // A body that stops inside a part (or has no part at all) is truncated.
-        guard sawEnd, !inPart else { throw GatewayError.badRequest("Malformed multipart body") }
+        // A body that stops inside a part (or before the closing delimiter) is truncated.
+        do {
+            try parser.finish()
+        } catch {
+            throw GatewayError.badRequest("Malformed multipart body")
+        }
     }
 
     private static func begin<Consumer: MultipartConsumer>(
-        _ consumer: inout Consumer, headers: [(String, String)], parts: inout Int
+        _ consumer: inout Consumer, headers: [(name: String, value: String)]
     ) async throws {
-        parts += 1
-        guard parts <= maxParts else { throw GatewayError.badRequest("Too many multipart parts") }
-        let disposition = headers.first { $0.0 == "content-disposition" }?.1 ?? ""
+        let disposition = headers.first { $0.name.lowercased() == "content-disposition" }?.value ?? ""
         let (name, filename) = parseDisposition(disposition)
         guard let name else { throw GatewayError.badRequest("Malformed multipart body") }
         try await consumer.beginPart(name: name, filename: filename)
