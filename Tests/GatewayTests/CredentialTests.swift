@@ -1,8 +1,11 @@
+import Crypto
 import Foundation
 import NIOCore
 import Gateway
 import HTTPTypes
 import HummingbirdTesting
+import Orchestrator
+import PostgresNIO
 import Testing
 
 /// For every route: no credential → 401, a wrong one → 403, and the table covers every route.
@@ -118,6 +121,109 @@ import Testing
                 #expect(replaced.headers[header] != hostile)
                 #expect(replaced.headers[header]?.count == 32)
             }
+        }
+    }
+
+    // MARK: Lifetimes and revocation
+
+    /// The SHA-256 a token is stored under.
+    private func digest(_ token: String) -> ByteBuffer { ByteBuffer(bytes: Array(SHA256.hash(data: Array(token.utf8)))) }
+
+    @Test func revokingAWorker_refusesAllItsTokens_requeuesItsBuild_andTakesTheAPIKey() async throws {
+        try await F.run(orchestrator: { $0.workerTokenTTL = .seconds(900) }) { f in
+            let (build, _) = try await f.submit()
+            let worker = try await f.registerWorker()
+            _ = try await f.request(.get, "/api/workers/poll", headers: F.workerToken(worker.token))
+            // A second, rotated token: revocation must reach every token the worker holds, not just the newest.
+            try await f.setTokenExpiry(of: worker.id, secondsFromNow: 100)
+            let rotated = try await f.request(.get, "/api/workers/poll", headers: F.workerToken(worker.token)).object()
+            let fresh = try #require(rotated["access_token"] as? String)
+            #expect(fresh != worker.token)
+
+            #expect(try await f.request(.delete, "/api/workers/\(worker.id)").status == .unauthorized)
+            #expect(try await f.request(.delete, "/api/workers/\(worker.id)", headers: F.workerToken(fresh)).status == .unauthorized)
+            let revoked = try await f.request(.delete, "/api/workers/\(worker.id)", headers: F.key)
+            #expect(revoked.status == .ok)
+            #expect(try revoked.object()["builds_reassigned"] as? Int == 1)
+            for token in [worker.token, fresh] {
+                let refused = try await f.request(.get, "/api/workers/poll", headers: F.workerToken(token))
+                #expect(refused.status == .unauthorized)
+            }
+            let status = try await f.request(.get, "/api/builds/\(build)/status", headers: F.key).object()
+            #expect(status["status"] as? String == "pending")
+            let other = try await f.registerWorker()
+            let job = try await f.request(.get, "/api/workers/poll", headers: F.workerToken(other.token)).object()["job"] as? [String: Any]
+            #expect(job?["id"] as? String == build)
+            #expect(try await f.request(.delete, "/api/workers/unknownWorker000000000", headers: F.key).status == .notFound)
+        }
+    }
+
+    @Test func operator_listsWorkersWithTheirLastSeenTime_andNoSecrets() async throws {
+        try await F.run { f in
+            let before = Int(Date().timeIntervalSince1970 * 1000) - 5_000
+            let quiet = try await f.registerWorker()
+            let busy = try await f.registerWorker()
+            _ = try await f.request(.get, "/api/workers/poll", headers: F.workerToken(busy.token))
+            #expect(try await f.request(.get, "/api/workers").status == .unauthorized)
+            let response = try await f.request(.get, "/api/workers", headers: F.key)
+            #expect(response.status == .ok)
+            let workers = try #require(try response.object()["workers"] as? [[String: Any]])
+            #expect(Set(workers.compactMap { $0["id"] as? String }) == [quiet.id, busy.id])
+            for worker in workers {
+                let lastSeen = try #require(worker["last_seen_at"] as? Int, "last_seen_at in ms")
+                #expect(lastSeen >= before && lastSeen <= Int(Date().timeIntervalSince1970 * 1000) + 5_000)
+            }
+            let body = String(buffer: response.body)
+            #expect(!body.contains(quiet.token) && !body.contains(busy.token))
+        }
+    }
+
+    @Test func otp_worksOnce_andNotAfterItExpires() async throws {
+        try await F.run { f in
+            let (build, _) = try await f.submit()
+            let worker = try await f.registerWorker()
+            func otp() async throws -> String {
+                let poll = try await f.request(.get, "/api/workers/poll", headers: F.workerToken(worker.token)).object()
+                return try #require((poll["job"] as? [String: Any])?["otp"] as? String)
+            }
+            let expired = try await otp()
+            try await f.orchestrator.client.query(
+                "UPDATE builds SET otp_expires_at = now() - interval '1 second' WHERE id = \(build)")
+            #expect(try await f.json(.post, "/api/builds/\(build)/authenticate", ["otp": expired]).status == .unauthorized)
+            let fresh = try await otp()
+            #expect(try await f.json(.post, "/api/builds/\(build)/authenticate", ["otp": fresh]).status == .ok)
+            #expect(try await f.json(.post, "/api/builds/\(build)/authenticate", ["otp": fresh]).status == .unauthorized)
+        }
+    }
+
+    @Test func vmToken_isRefusedOnceItExpires() async throws {
+        try await F.run { f in
+            let (build, _) = try await f.submit(certs: true)
+            let worker = try await f.registerWorker()
+            let poll = try await f.request(.get, "/api/workers/poll", headers: F.workerToken(worker.token)).object()
+            let otp = try #require((poll["job"] as? [String: Any])?["otp"] as? String)
+            let vm = try #require(try await f.json(.post, "/api/builds/\(build)/authenticate", ["otp": otp]).object()["vm_token"] as? String)
+            #expect(try await f.request(.get, "/api/builds/\(build)/certs-secure", headers: F.vmToken(vm)).status == .ok)
+            try await f.orchestrator.client.query(
+                "UPDATE vm_tokens SET expires_at = now() - interval '1 second' WHERE digest = \(digest(vm))")
+            let refused = try await f.request(.get, "/api/builds/\(build)/certs-secure", headers: F.vmToken(vm))
+            #expect(refused.status == .unauthorized)
+            #expect(refused.errorMessage == "VM token expired")
+        }
+    }
+
+    @Test func replacedWorkerToken_staysValidUntilItsOwnExpiry_thenIsRefused() async throws {
+        try await F.run(orchestrator: { $0.workerTokenTTL = .seconds(900) }) { f in
+            let worker = try await f.registerWorker()
+            try await f.setTokenExpiry(of: worker.id, secondsFromNow: 200)
+            let rotated = try await f.request(.get, "/api/workers/poll", headers: F.workerToken(worker.token)).object()
+            let fresh = try #require(rotated["access_token"] as? String)
+            // The overlap: a worker that missed the reply carrying `fresh` still gets in with the old one.
+            #expect(try await f.request(.get, "/api/workers/poll", headers: F.workerToken(worker.token)).status == .ok)
+            try await f.orchestrator.client.query(
+                "UPDATE worker_tokens SET expires_at = now() - interval '1 second' WHERE digest = \(digest(worker.token))")
+            #expect(try await f.request(.get, "/api/workers/poll", headers: F.workerToken(worker.token)).status == .unauthorized)
+            #expect(try await f.request(.get, "/api/workers/poll", headers: F.workerToken(fresh)).status == .ok)
         }
     }
 
