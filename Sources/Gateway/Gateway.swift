@@ -40,6 +40,7 @@ public struct Gateway: Sendable {
         // Outermost: it times the whole request and sees the status the client gets.
         router.add(middleware: HTTPMetricsMiddleware())
         router.add(middleware: RequestIDMiddleware())
+        router.add(middleware: LogContextMiddleware())
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: CORSForPublicRoutes())
         for route in routeTable() {

@@ -113,7 +113,7 @@ struct MetricsTests {
         }
     }
 
-    @Test func requestLogLines_carryTheRequestID() async throws {
+    @Test func requestLogLines_carryTheRequestIDAndTheBuildID() async throws {
         let lines = LineCollector()
         var handler = StructuredLogHandler(label: "fac", format: .logfmt)
         handler.sink = { lines.append($0) }
@@ -121,18 +121,23 @@ struct MetricsTests {
         let logger = Logger(label: "fac", factory: { _ in handler })
         let router = Router(context: GatewayRequestContext.self)
         router.add(middleware: RequestIDMiddleware())
-        router.get("/x") { _, context in
+        router.add(middleware: LogContextMiddleware())
+        router.get("/api/builds/:id/status") { _, context in
             context.logger.info("inside the handler")
             return "ok"
         }
         let app = Application(router: router, logger: logger)
         try await app.test(.router) { client in
             let response = try await client.execute(
-                uri: "/x", method: .get, headers: [RequestIDMiddleware.header: "abc-42"])
+                uri: "/api/builds/b-123/status", method: .get, headers: [RequestIDMiddleware.header: "abc-42"])
             #expect(response.status == .ok)
+            // A path segment that is not an id never reaches the logs.
+            _ = try await client.execute(uri: "/api/builds/%0Aforged=1/status", method: .get)
         }
         let line = try #require(lines.all.first { $0.contains("inside the handler") })
         #expect(line.contains("request_id=abc-42"))
+        #expect(line.contains("build_id=b-123"))
+        #expect(!lines.all.contains { $0.contains("forged") })
     }
 
     // MARK: Helpers

@@ -1561,6 +1561,157 @@ paths:
           $ref: "#/components/responses/NotFound"
         "503":
           $ref: "#/components/responses/Unavailable"
+  /:
+    get:
+      operationId: dashboard
+      summary: The operator dashboard (HTML), or the sign-in page and nothing else without a live session
+      description: Server-rendered; Content-Security-Policy allows scripts, styles and connections to this host only.
+      security:
+        - DashboardSession: []
+        - {}
+      responses:
+        "200":
+          description: The dashboard, or the sign-in form when the fac_session cookie names no live session
+          content:
+            text/html:
+              schema:
+                type: string
+        "503":
+          $ref: "#/components/responses/Unavailable"
+  /dashboard/sign-in:
+    post:
+      operationId: dashboardSignIn
+      summary: Sign in to the dashboard with the API key (the sign-in form posts here)
+      description: Refused when the Origin (or Sec-Fetch-Site) is another site. On success a session cookie fac_session (HttpOnly, SameSite=Strict, Secure over TLS) and a redirect to /.
+      security: []
+      requestBody:
+        required: true
+        content:
+          application/x-www-form-urlencoded:
+            schema:
+              type: object
+              required: [api_key]
+              properties:
+                api_key:
+                  type: string
+      responses:
+        "303":
+          description: Signed in; Set-Cookie fac_session, Location /
+        "401":
+          description: Wrong API key; the sign-in page again, without a cookie
+          content:
+            text/html:
+              schema:
+                type: string
+        "403":
+          description: A form posted from another site; the sign-in page again, without a cookie
+          content:
+            text/html:
+              schema:
+                type: string
+        "413":
+          $ref: "#/components/responses/TooLarge"
+        "503":
+          $ref: "#/components/responses/Unavailable"
+  /dashboard/sign-out:
+    post:
+      operationId: dashboardSignOut
+      summary: End the dashboard session everywhere; needs the page's CSRF token
+      security:
+        - DashboardSession: []
+      requestBody:
+        required: true
+        content:
+          application/x-www-form-urlencoded:
+            schema:
+              type: object
+              required: [csrf]
+              properties:
+                csrf:
+                  type: string
+      responses:
+        "303":
+          description: Signed out; the cookie is cleared, Location /
+        "401":
+          $ref: "#/components/responses/Unauthorized"
+        "403":
+          $ref: "#/components/responses/Forbidden"
+        "413":
+          $ref: "#/components/responses/TooLarge"
+        "503":
+          $ref: "#/components/responses/Unavailable"
+  /dashboard/events:
+    get:
+      operationId: dashboardEvents
+      summary: The dashboard's live updates (server-sent events)
+      description: A snapshot event carries the live part of the page (HTML), at once and after every change on any controller process; signed-out when the session ends. The stream ends after 30 min and the browser reconnects.
+      security:
+        - DashboardSession: []
+      responses:
+        "200":
+          description: An event stream
+          content:
+            text/event-stream:
+              schema:
+                type: string
+        "401":
+          $ref: "#/components/responses/Unauthorized"
+        "503":
+          $ref: "#/components/responses/Unavailable"
+  /dashboard/app.js:
+    get:
+      operationId: dashboardScript
+      summary: The dashboard's script (holds no data)
+      security: []
+      responses:
+        "200":
+          description: JavaScript
+          content:
+            text/javascript:
+              schema:
+                type: string
+  /dashboard/app.css:
+    get:
+      operationId: dashboardStyle
+      summary: The dashboard's style sheet (holds no data)
+      security: []
+      responses:
+        "200":
+          description: CSS
+          content:
+            text/css:
+              schema:
+                type: string
+  /dashboard/icon.svg:
+    get:
+      operationId: dashboardIcon
+      summary: The dashboard's icon
+      security: []
+      responses:
+        "200":
+          description: SVG
+          content:
+            image/svg+xml:
+              schema:
+                type: string
+  /metrics:
+    get:
+      operationId: metrics
+      summary: Prometheus metrics of this process and the queue (text format 0.0.4)
+      description: Also served without credentials on METRICS_PORT when it is set.
+      security:
+        - ApiKey: []
+      responses:
+        "200":
+          description: Metrics
+          content:
+            text/plain:
+              schema:
+                type: string
+        "401":
+          $ref: "#/components/responses/Unauthorized"
+        "403":
+          $ref: "#/components/responses/Forbidden"
 components:
   securitySchemes:
     ApiKey:
@@ -1588,6 +1739,11 @@ components:
       in: header
       name: X-VM-Token
       description: The VM token of one build attempt (from authenticate); on /heartbeat also the heartbeat-only token from vm-status.
+    DashboardSession:
+      type: apiKey
+      in: cookie
+      name: fac_session
+      description: The dashboard's session, set by signing in with the API key on /dashboard/sign-in.
   parameters:
     BuildID:
       name: id
