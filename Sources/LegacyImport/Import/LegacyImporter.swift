@@ -151,6 +151,8 @@ public struct LegacyImporter: Sendable {
         _ database: LegacyDatabase, _ table: LegacyTable, pageSize: Int, from cursor: Int64, _ report: inout ImportReport,
         _ page: ([(rowid: Int64, values: [SQLiteValue])], inout ImportReport) async throws -> Void
     ) async throws {
+        // An absent table (an early variant) has no figures at all in the report, rather than zeros.
+        guard database.schema.tables.contains(table) else { return }
         let total = try await database.count(table, after: cursor)
         let handled = try await database.count(table) - total
         report.figures(table) { $0.alreadyHandled = handled }
