@@ -84,3 +84,7 @@ func sha256(of path: String) -> String {
     guard let data = FileManager.default.contents(atPath: path) else { return "unreadable" }
     return SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
 }
+
+enum SHA256Hex {
+    static func of(_ bytes: [UInt8]) -> String { SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined() }
+}
