@@ -46,7 +46,8 @@ enum DashboardPage {
             <form method="post" action="\(DashboardRoutes.signInPath)">\
             <label for="api_key">API key</label>\
             <input id="api_key" name="api_key" type="password" autocomplete="current-password" required \
-            minlength="32" maxlength="256" spellcheck="false"\(error == nil ? "" : " aria-describedby=\"sign-in-error\"")>\
+            minlength="32" maxlength="256" spellcheck="false"\
+            \(error == nil ? "" : " aria-describedby=\"sign-in-error\"")>\
             <button type="submit">Sign in</button></form></main>
             """)
         return document(html.text)

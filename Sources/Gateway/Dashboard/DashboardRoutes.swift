@@ -58,7 +58,9 @@ extension Gateway {
 
     /// `POST /dashboard/sign-out`: needs the session and its CSRF token; ends the session everywhere.
     func dashboardSignOut(_ request: Request, _ logger: Logger) async throws -> Response {
-        guard DashboardOrigin.isSameOrigin(request) else { throw GatewayError.forbidden("Cross-origin request refused") }
+        guard DashboardOrigin.isSameOrigin(request) else {
+            throw GatewayError.forbidden("Cross-origin request refused")
+        }
         guard let session = try await liveDashboardSession(request) else { throw GatewayError.unauthorized() }
         let fields = try await dashboardFormFields(request)
         guard session.csrfMatches(fields["csrf"]) else { throw GatewayError.forbidden("Invalid CSRF token") }
@@ -94,7 +96,8 @@ extension Gateway {
                     html = live ? DashboardPage.live(try await orchestrator.dashboardSnapshot()) : ""
                 } catch {
                     // The browser reconnects after `retry`; the reconnection answers 503 while the database is down.
-                    logger.warning("dashboard stream ended", metadata: ["error": "\(DatabaseErrorSummary.describe(error))"])
+                    logger.warning(
+                        "dashboard stream ended", metadata: ["error": "\(DatabaseErrorSummary.describe(error))"])
                     break
                 }
                 guard live else {
@@ -126,7 +129,8 @@ extension Gateway {
         return Response(status: .ok, headers: headers, body: body)
     }
 
-    /// `GET /dashboard/app.js`, `/dashboard/app.css` and `/dashboard/icon.svg`: public (they hold no data), cacheable for an hour.
+    /// `GET /dashboard/app.js`, `/dashboard/app.css` and `/dashboard/icon.svg`: public (they hold no data),
+    /// cacheable for an hour.
     func dashboardAsset(_ text: String, contentType: String) -> Response {
         let buffer = ByteBuffer(string: text)
         var headers = Self.dashboardHeaders

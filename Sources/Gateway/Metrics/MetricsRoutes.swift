@@ -15,7 +15,8 @@ extension Gateway {
         var text = ""
         do {
             let figures = try await orchestrator.queueFigures()
-            text += "# HELP fac_queue_depth Pending builds per platform (database-wide).\n# TYPE fac_queue_depth gauge\n"
+            text += "# HELP fac_queue_depth Pending builds per platform (database-wide).\n"
+            text += "# TYPE fac_queue_depth gauge\n"
             for (platform, depth) in figures.pendingByPlatform.sorted(by: { $0.key < $1.key }) {
                 text += "fac_queue_depth{platform=\"\(Self.labelValue(platform))\"} \(depth)\n"
             }
@@ -31,9 +32,9 @@ extension Gateway {
                     text += "fac_db_connections{state=\"\(Self.labelValue(state))\"} \(count)\n"
                 }
             }
-            text += "# HELP fac_database_up Whether this scrape could read the database.\n# TYPE fac_database_up gauge\nfac_database_up 1\n"
+            text += Self.databaseUp(true)
         } catch {
-            text += "# HELP fac_database_up Whether this scrape could read the database.\n# TYPE fac_database_up gauge\nfac_database_up 0\n"
+            text += Self.databaseUp(false)
         }
         buffer.writeString(text)
         return Response(
@@ -43,6 +44,11 @@ extension Gateway {
                 .cacheControl: "no-store",
             ],
             body: ResponseBody(byteBuffer: buffer))
+    }
+
+    private static func databaseUp(_ up: Bool) -> String {
+        "# HELP fac_database_up Whether this scrape could read the database.\n# TYPE fac_database_up gauge\n"
+            + "fac_database_up \(up ? 1 : 0)\n"
     }
 
     /// Escapes a label value as the text format wants (`\\`, `"`, line feed).

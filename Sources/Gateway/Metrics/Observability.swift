@@ -20,7 +20,8 @@ public enum Observability {
             .seconds(600), .seconds(1200), .seconds(1800), .seconds(3600), .seconds(7200),
         ]
         factory.durationHistogramBuckets["fac_build_duration_seconds"] = long
-        factory.durationHistogramBuckets["fac_assignment_latency_seconds"] = [.milliseconds(100), .milliseconds(500)] + long
+        factory.durationHistogramBuckets["fac_assignment_latency_seconds"] =
+            [.milliseconds(100), .milliseconds(500)] + long
         MetricsSystem.bootstrap(factory)
         return true
     }()

@@ -80,7 +80,8 @@ public struct StructuredLogHandler: LogHandler {
 
     private static func logfmtKey(_ key: String) -> String {
         let cleaned = key.unicodeScalars.map { scalar -> Character in
-            scalar.properties.isWhitespace || scalar == "=" || scalar == "\"" || scalar.value < 0x20 ? "_" : Character(scalar)
+            let unsafe = scalar.properties.isWhitespace || scalar == "=" || scalar == "\"" || scalar.value < 0x20
+            return unsafe ? "_" : Character(scalar)
         }
         return cleaned.isEmpty ? "_" : String(cleaned)
     }
