@@ -12,6 +12,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "free-agent-controller", targets: ["FreeAgentController"]),
+        // The benchmarks' load generator (benchmarks/run.sh).
+        .executable(name: "fac-loadgen", targets: ["LoadGenerator"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -26,6 +28,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         // Test-only: an HTTPS client that trusts the TLS test's own certificate (TLSTests).
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        // The load generator's latency percentiles.
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
     targets: [
         // System libraries, linked through pkg-config / the Debian -dev packages.
@@ -130,6 +134,20 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // `fac-loadgen`: simulated CLIs and workers against controllers on 127.0.0.1 (benchmarks/run.sh).
+        .executableTarget(
+            name: "LoadGenerator",
+            dependencies: [
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // Fixtures and a throwaway-schema database helper shared by the test targets.
         .target(
             name: "TestSupport",
@@ -142,6 +160,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "IdentifiersTests", dependencies: ["Identifiers"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "LoadGeneratorTests",
+            dependencies: [
+                "LoadGenerator",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "LegacyImportTests",
             dependencies: [
