@@ -29,7 +29,8 @@ info:
     API key, build token or VM token, or a valid credential without rights to the resource → 403;
     an unknown build or worker → 404, only once authentication succeeded. Any request that needs the
     database while it is unreachable → 503 {"error":"Database unavailable"}. Every response carries
-    X-Request-Id. Timestamps in the legacy shapes are integers, milliseconds since the epoch; ISO-8601
+    X-Request-Id. A client whose authentications keep failing, or a credential with too many uploads in
+    flight, is answered 429 with Retry-After. Timestamps in the legacy shapes are integers, milliseconds since the epoch; ISO-8601
     strings appear only in fields that are new (GET /api/builds, GET /api/builds/{id}, vault-events).
 servers:
   - url: http://127.0.0.1:3000
@@ -82,6 +83,9 @@ paths:
       security: []
       responses:
         "200":
+          headers:
+            X-Request-Id:
+              $ref: "#/components/headers/RequestId"
           description: The OpenAPI document
           content:
             application/yaml:
@@ -108,6 +112,8 @@ paths:
           $ref: "#/components/responses/Forbidden"
         "413":
           $ref: "#/components/responses/TooLarge"
+        "429":
+          $ref: "#/components/responses/TooManyRequests"
         "503":
           $ref: "#/components/responses/Unavailable"
   /api/builds:
@@ -131,6 +137,8 @@ paths:
           $ref: "#/components/responses/Forbidden"
         "413":
           $ref: "#/components/responses/TooLarge"
+        "429":
+          $ref: "#/components/responses/TooManyRequests"
         "503":
           $ref: "#/components/responses/Unavailable"
     get:
@@ -167,6 +175,9 @@ paths:
             type: string
       responses:
         "200":
+          headers:
+            X-Request-Id:
+              $ref: "#/components/headers/RequestId"
           description: A JSON array
           content:
             application/json:
@@ -195,6 +206,8 @@ paths:
           $ref: "#/components/responses/Unauthorized"
         "403":
           $ref: "#/components/responses/Forbidden"
+        "429":
+          $ref: "#/components/responses/TooManyRequests"
         "503":
           $ref: "#/components/responses/Unavailable"
   /api/builds/active:
@@ -205,6 +218,9 @@ paths:
         - ApiKey: []
       responses:
         "200":
+          headers:
+            X-Request-Id:
+              $ref: "#/components/headers/RequestId"
           description: Active builds
           content:
             application/json:
@@ -235,6 +251,8 @@ paths:
           $ref: "#/components/responses/Unauthorized"
         "403":
           $ref: "#/components/responses/Forbidden"
+        "429":
+          $ref: "#/components/responses/TooManyRequests"
         "503":
           $ref: "#/components/responses/Unavailable"
   /api/builds/statistics:
@@ -245,6 +263,9 @@ paths:
         - ApiKey: []
       responses:
         "200":
+          headers:
+            X-Request-Id:
+              $ref: "#/components/headers/RequestId"
           description: Counts, zero on an empty database
           content:
             application/json:
@@ -271,6 +292,8 @@ paths:
           $ref: "#/components/responses/Unauthorized"
         "403":
           $ref: "#/components/responses/Forbidden"
+        "429":
+          $ref: "#/components/responses/TooManyRequests"
         "503":
           $ref: "#/components/responses/Unavailable"
   /api/builds/{id}:
@@ -283,6 +306,9 @@ paths:
         - $ref: "#/components/parameters/BuildID"
       responses:
         "200":
+          headers:
+            X-Request-Id:
+              $ref: "#/components/headers/RequestId"
           description: The build
           content:
             application/json:
@@ -294,6 +320,8 @@ paths:
           $ref: "#/components/responses/Forbidden"
         "404":
           $ref: "#/components/responses/NotFound"
+        "429":
+          $ref: "#/components/responses/TooManyRequests"
         "503":
           $ref: "#/components/responses/Unavailable"
   /api/builds/{id}/status:
@@ -307,6 +335,9 @@ paths:
         - $ref: "#/components/parameters/BuildID"
       responses:
         "200":
+          headers:
+            X-Request-Id:
+              $ref: "#/components/headers/RequestId"
           description: The status
           content:
             application/json:
@@ -337,6 +368,8 @@ paths:
           $ref: "#/components/responses/Forbidden"
         "404":
           $ref: "#/components/responses/NotFound"
+        "429":
+          $ref: "#/components/responses/TooManyRequests"
         "503":
           $ref: "#/components/responses/Unavailable"
   /api/builds/{id}/logs:
@@ -356,6 +389,9 @@ paths:
             minimum: 0
       responses:
         "200":
+          headers:
+            X-Request-Id:
+              $ref: "#/components/headers/RequestId"
           description: The lines
           content:
             application/json:
@@ -391,6 +427,8 @@ paths:
           $ref: "#/components/responses/Forbidden"
         "404":
           $ref: "#/components/responses/NotFound"
+        "429":
+          $ref: "#/components/responses/TooManyRequests"
         "503":
           $ref: "#/components/responses/Unavailable"
     post:
@@ -432,6 +470,9 @@ paths:
                             type: string
       responses:
         "200":
+          headers:
+            X-Request-Id:
+              $ref: "#/components/headers/RequestId"
           description: Stored; count when the body was {"logs":[...]}
           content:
             application/json:
@@ -456,6 +497,8 @@ paths:
           $ref: "#/components/responses/Conflict"
         "413":
           $ref: "#/components/responses/TooLarge"
+        "429":
+          $ref: "#/components/responses/TooManyRequests"
         "503":
           $ref: "#/components/responses/Unavailable"
   /api/builds/{id}/download:
@@ -484,6 +527,8 @@ paths:
           $ref: "#/components/responses/NotFound"
         "416":
           $ref: "#/components/responses/RangeNotSatisfiable"
+        "429":
+          $ref: "#/components/responses/TooManyRequests"
         "503":
           $ref: "#/components/responses/Unavailable"
     head:
@@ -498,8 +543,14 @@ paths:
         - $ref: "#/components/parameters/IfRange"
       responses:
         "200":
+          headers:
+            X-Request-Id:
+              $ref: "#/components/headers/RequestId"
           description: The file's headers
         "206":
+          headers:
+            X-Request-Id:
+              $ref: "#/components/headers/RequestId"
           description: The range's headers
         "400":
           $ref: "#/components/responses/BadRequest"
@@ -511,6 +562,8 @@ paths:
           $ref: "#/components/responses/NotFound"
         "416":
           $ref: "#/components/responses/RangeNotSatisfiable"
+        "429":
+          $ref: "#/components/responses/TooManyRequests"
         "503":
           $ref: "#/components/responses/Unavailable"
   /api/builds/{id}/download/{type}:
@@ -547,6 +600,8 @@ paths:
           $ref: "#/components/responses/Conflict"
         "416":
           $ref: "#/components/responses/RangeNotSatisfiable"
+        "429":
+          $ref: "#/components/responses/TooManyRequests"
         "503":
           $ref: "#/components/responses/Unavailable"
     head:
@@ -567,8 +622,14 @@ paths:
         - $ref: "#/components/parameters/IfRange"
       responses:
         "200":
+          headers:
+            X-Request-Id:
+              $ref: "#/components/headers/RequestId"
           description: The file's headers
         "206":
+          headers:
+            X-Request-Id:
+              $ref: "#/components/headers/RequestId"
           description: The range's headers
         "400":
           $ref: "#/components/responses/BadRequest"
@@ -582,6 +643,8 @@ paths:
           $ref: "#/components/responses/Conflict"
         "416":
           $ref: "#/components/responses/RangeNotSatisfiable"
+        "429":
+          $ref: "#/components/responses/TooManyRequests"
         "503":
           $ref: "#/components/responses/Unavailable"
   /api/builds/{id}/cancel:
@@ -595,6 +658,9 @@ paths:
         - $ref: "#/components/parameters/BuildID"
       responses:
         "200":
+          headers:
+            X-Request-Id:
+              $ref: "#/components/headers/RequestId"
           description: Cancelled
           content:
             application/json:
@@ -615,6 +681,8 @@ paths:
           $ref: "#/components/responses/Forbidden"
         "404":
           $ref: "#/components/responses/NotFound"
+        "429":
+          $ref: "#/components/responses/TooManyRequests"
         "503":
           $ref: "#/components/responses/Unavailable"
   /api/builds/{id}/retry:
@@ -628,6 +696,9 @@ paths:
         - $ref: "#/components/parameters/BuildID"
       responses:
         "200":
+          headers:
+            X-Request-Id:
+              $ref: "#/components/headers/RequestId"
           description: The new build
           content:
             application/json:
@@ -656,6 +727,8 @@ paths:
           $ref: "#/components/responses/Forbidden"
         "404":
           $ref: "#/components/responses/NotFound"
+        "429":
+          $ref: "#/components/responses/TooManyRequests"
         "503":
           $ref: "#/components/responses/Unavailable"
   /api/builds/{id}/vault-events:
@@ -668,6 +741,9 @@ paths:
         - $ref: "#/components/parameters/BuildID"
       responses:
         "200":
+          headers:
+            X-Request-Id:
+              $ref: "#/components/headers/RequestId"
           description: The events
           content:
             application/json:
@@ -704,6 +780,8 @@ paths:
           $ref: "#/components/responses/Forbidden"
         "404":
           $ref: "#/components/responses/NotFound"
+        "429":
+          $ref: "#/components/responses/TooManyRequests"
         "503":
           $ref: "#/components/responses/Unavailable"
   /api/builds/{id}/source:
@@ -737,6 +815,8 @@ paths:
           $ref: "#/components/responses/Conflict"
         "416":
           $ref: "#/components/responses/RangeNotSatisfiable"
+        "429":
+          $ref: "#/components/responses/TooManyRequests"
         "503":
           $ref: "#/components/responses/Unavailable"
   /api/builds/{id}/certs:
@@ -753,6 +833,9 @@ paths:
         - $ref: "#/components/parameters/WorkerIDQuery"
       responses:
         "200":
+          headers:
+            X-Request-Id:
+              $ref: "#/components/headers/RequestId"
           description: The certs ZIP, filename <id>-certs.zip
           content:
             application/zip:
@@ -769,6 +852,8 @@ paths:
           $ref: "#/components/responses/NotFound"
         "409":
           $ref: "#/components/responses/Conflict"
+        "429":
+          $ref: "#/components/responses/TooManyRequests"
         "503":
           $ref: "#/components/responses/Unavailable"
   /api/builds/{id}/certs-secure:
@@ -785,6 +870,9 @@ paths:
         - $ref: "#/components/parameters/WorkerIDQuery"
       responses:
         "200":
+          headers:
+            X-Request-Id:
+              $ref: "#/components/headers/RequestId"
           description: The bundle
           content:
             application/json:
@@ -816,6 +904,8 @@ paths:
           $ref: "#/components/responses/NotFound"
         "409":
           $ref: "#/components/responses/Conflict"
+        "429":
+          $ref: "#/components/responses/TooManyRequests"
         "503":
           $ref: "#/components/responses/Unavailable"
   /api/builds/{id}/telemetry:
@@ -857,6 +947,8 @@ paths:
           $ref: "#/components/responses/Conflict"
         "413":
           $ref: "#/components/responses/TooLarge"
+        "429":
+          $ref: "#/components/responses/TooManyRequests"
         "503":
           $ref: "#/components/responses/Unavailable"
   /api/builds/{id}/heartbeat:
@@ -895,6 +987,8 @@ paths:
           $ref: "#/components/responses/Conflict"
         "413":
           $ref: "#/components/responses/TooLarge"
+        "429":
+          $ref: "#/components/responses/TooManyRequests"
         "503":
           $ref: "#/components/responses/Unavailable"
   /api/builds/{id}/authenticate:
@@ -916,6 +1010,9 @@ paths:
                   type: string
       responses:
         "200":
+          headers:
+            X-Request-Id:
+              $ref: "#/components/headers/RequestId"
           description: The VM token
           content:
             application/json:
@@ -930,6 +1027,8 @@ paths:
                     $ref: "#/components/schemas/Millis"
         "401":
           $ref: "#/components/responses/Unauthorized"
+        "429":
+          $ref: "#/components/responses/TooManyRequests"
         "503":
           $ref: "#/components/responses/Unavailable"
   /api/builds/{id}/vm-ready:
@@ -942,6 +1041,9 @@ paths:
         - $ref: "#/components/parameters/BuildID"
       responses:
         "200":
+          headers:
+            X-Request-Id:
+              $ref: "#/components/headers/RequestId"
           description: Recorded
           content:
             application/json:
@@ -962,6 +1064,8 @@ paths:
           $ref: "#/components/responses/NotFound"
         "409":
           $ref: "#/components/responses/Conflict"
+        "429":
+          $ref: "#/components/responses/TooManyRequests"
         "503":
           $ref: "#/components/responses/Unavailable"
   /api/builds/{id}/vm-status:
@@ -973,6 +1077,9 @@ paths:
         - $ref: "#/components/parameters/BuildID"
       responses:
         "200":
+          headers:
+            X-Request-Id:
+              $ref: "#/components/headers/RequestId"
           description: Whether the VM is ready
           content:
             application/json:
@@ -1034,6 +1141,8 @@ paths:
           $ref: "#/components/responses/Conflict"
         "413":
           $ref: "#/components/responses/TooLarge"
+        "429":
+          $ref: "#/components/responses/TooManyRequests"
         "503":
           $ref: "#/components/responses/Unavailable"
   /api/workers/register:
@@ -1065,6 +1174,9 @@ paths:
                   type: string
       responses:
         "200":
+          headers:
+            X-Request-Id:
+              $ref: "#/components/headers/RequestId"
           description: Registered
           content:
             application/json:
@@ -1092,6 +1204,8 @@ paths:
           $ref: "#/components/responses/Forbidden"
         "413":
           $ref: "#/components/responses/TooLarge"
+        "429":
+          $ref: "#/components/responses/TooManyRequests"
         "503":
           $ref: "#/components/responses/Unavailable"
   /api/workers/poll:
@@ -1112,6 +1226,9 @@ paths:
             minimum: 0
       responses:
         "200":
+          headers:
+            X-Request-Id:
+              $ref: "#/components/headers/RequestId"
           description: A job or none; access_token is null on the API-key path
           content:
             application/json:
@@ -1134,6 +1251,8 @@ paths:
           $ref: "#/components/responses/Forbidden"
         "404":
           $ref: "#/components/responses/NotFound"
+        "429":
+          $ref: "#/components/responses/TooManyRequests"
         "503":
           $ref: "#/components/responses/Unavailable"
   /api/workers/upload:
@@ -1164,6 +1283,8 @@ paths:
           $ref: "#/components/responses/Conflict"
         "413":
           $ref: "#/components/responses/TooLarge"
+        "429":
+          $ref: "#/components/responses/TooManyRequests"
         "503":
           $ref: "#/components/responses/Unavailable"
   /api/workers/result:
@@ -1194,6 +1315,8 @@ paths:
           $ref: "#/components/responses/Conflict"
         "413":
           $ref: "#/components/responses/TooLarge"
+        "429":
+          $ref: "#/components/responses/TooManyRequests"
         "503":
           $ref: "#/components/responses/Unavailable"
   /api/workers/fail:
@@ -1233,6 +1356,8 @@ paths:
           $ref: "#/components/responses/Conflict"
         "413":
           $ref: "#/components/responses/TooLarge"
+        "429":
+          $ref: "#/components/responses/TooManyRequests"
         "503":
           $ref: "#/components/responses/Unavailable"
   /api/workers/heartbeat:
@@ -1270,6 +1395,8 @@ paths:
           $ref: "#/components/responses/Conflict"
         "413":
           $ref: "#/components/responses/TooLarge"
+        "429":
+          $ref: "#/components/responses/TooManyRequests"
         "503":
           $ref: "#/components/responses/Unavailable"
   /api/workers/abandon:
@@ -1309,6 +1436,8 @@ paths:
           $ref: "#/components/responses/Conflict"
         "413":
           $ref: "#/components/responses/TooLarge"
+        "429":
+          $ref: "#/components/responses/TooManyRequests"
         "503":
           $ref: "#/components/responses/Unavailable"
   /api/workers/unregister:
@@ -1326,6 +1455,8 @@ paths:
           $ref: "#/components/responses/Unauthorized"
         "403":
           $ref: "#/components/responses/Forbidden"
+        "429":
+          $ref: "#/components/responses/TooManyRequests"
         "503":
           $ref: "#/components/responses/Unavailable"
   /api/workers/{id}/unregister:
@@ -1345,6 +1476,8 @@ paths:
           $ref: "#/components/responses/Forbidden"
         "404":
           $ref: "#/components/responses/NotFound"
+        "429":
+          $ref: "#/components/responses/TooManyRequests"
         "503":
           $ref: "#/components/responses/Unavailable"
   /api/workers/{id}/stats:
@@ -1357,6 +1490,9 @@ paths:
         - $ref: "#/components/parameters/WorkerIDPath"
       responses:
         "200":
+          headers:
+            X-Request-Id:
+              $ref: "#/components/headers/RequestId"
           description: The figures; uptime like "2d 3h", "3h 5m", "5m 2s", "9s"
           content:
             application/json:
@@ -1383,6 +1519,8 @@ paths:
           $ref: "#/components/responses/Forbidden"
         "404":
           $ref: "#/components/responses/NotFound"
+        "429":
+          $ref: "#/components/responses/TooManyRequests"
         "503":
           $ref: "#/components/responses/Unavailable"
   /api/workers:
@@ -1393,6 +1531,9 @@ paths:
         - ApiKey: []
       responses:
         "200":
+          headers:
+            X-Request-Id:
+              $ref: "#/components/headers/RequestId"
           description: The workers
           content:
             application/json:
@@ -1428,6 +1569,8 @@ paths:
           $ref: "#/components/responses/Unauthorized"
         "403":
           $ref: "#/components/responses/Forbidden"
+        "429":
+          $ref: "#/components/responses/TooManyRequests"
         "503":
           $ref: "#/components/responses/Unavailable"
   /api/workers/{id}:
@@ -1447,6 +1590,8 @@ paths:
           $ref: "#/components/responses/Forbidden"
         "404":
           $ref: "#/components/responses/NotFound"
+        "429":
+          $ref: "#/components/responses/TooManyRequests"
         "503":
           $ref: "#/components/responses/Unavailable"
   /api/diagnostics/report:
@@ -1478,6 +1623,9 @@ paths:
                   type: array
       responses:
         "200":
+          headers:
+            X-Request-Id:
+              $ref: "#/components/headers/RequestId"
           description: Stored
           content:
             application/json:
@@ -1498,6 +1646,8 @@ paths:
           $ref: "#/components/responses/Forbidden"
         "413":
           $ref: "#/components/responses/TooLarge"
+        "429":
+          $ref: "#/components/responses/TooManyRequests"
         "503":
           $ref: "#/components/responses/Unavailable"
   /api/diagnostics/{worker_id}:
@@ -1516,6 +1666,9 @@ paths:
             minimum: 1
       responses:
         "200":
+          headers:
+            X-Request-Id:
+              $ref: "#/components/headers/RequestId"
           description: The reports
           content:
             application/json:
@@ -1536,6 +1689,8 @@ paths:
           $ref: "#/components/responses/Unauthorized"
         "403":
           $ref: "#/components/responses/Forbidden"
+        "429":
+          $ref: "#/components/responses/TooManyRequests"
         "503":
           $ref: "#/components/responses/Unavailable"
   /api/diagnostics/{worker_id}/latest:
@@ -1548,6 +1703,9 @@ paths:
         - $ref: "#/components/parameters/DiagnosticsWorkerID"
       responses:
         "200":
+          headers:
+            X-Request-Id:
+              $ref: "#/components/headers/RequestId"
           description: The report
           content:
             application/json:
@@ -1559,6 +1717,8 @@ paths:
           $ref: "#/components/responses/Forbidden"
         "404":
           $ref: "#/components/responses/NotFound"
+        "429":
+          $ref: "#/components/responses/TooManyRequests"
         "503":
           $ref: "#/components/responses/Unavailable"
   /:
@@ -1571,6 +1731,9 @@ paths:
         - {}
       responses:
         "200":
+          headers:
+            X-Request-Id:
+              $ref: "#/components/headers/RequestId"
           description: The dashboard, or the sign-in form when the fac_session cookie names no live session
           content:
             text/html:
@@ -1596,14 +1759,23 @@ paths:
                   type: string
       responses:
         "303":
+          headers:
+            X-Request-Id:
+              $ref: "#/components/headers/RequestId"
           description: Signed in; Set-Cookie fac_session, Location /
         "401":
+          headers:
+            X-Request-Id:
+              $ref: "#/components/headers/RequestId"
           description: Wrong API key; the sign-in page again, without a cookie
           content:
             text/html:
               schema:
                 type: string
         "403":
+          headers:
+            X-Request-Id:
+              $ref: "#/components/headers/RequestId"
           description: A form posted from another site; the sign-in page again, without a cookie
           content:
             text/html:
@@ -1611,6 +1783,8 @@ paths:
                 type: string
         "413":
           $ref: "#/components/responses/TooLarge"
+        "429":
+          $ref: "#/components/responses/TooManyRequests"
         "503":
           $ref: "#/components/responses/Unavailable"
   /dashboard/sign-out:
@@ -1631,6 +1805,9 @@ paths:
                   type: string
       responses:
         "303":
+          headers:
+            X-Request-Id:
+              $ref: "#/components/headers/RequestId"
           description: Signed out; the cookie is cleared, Location /
         "401":
           $ref: "#/components/responses/Unauthorized"
@@ -1638,6 +1815,8 @@ paths:
           $ref: "#/components/responses/Forbidden"
         "413":
           $ref: "#/components/responses/TooLarge"
+        "429":
+          $ref: "#/components/responses/TooManyRequests"
         "503":
           $ref: "#/components/responses/Unavailable"
   /dashboard/events:
@@ -1649,6 +1828,9 @@ paths:
         - DashboardSession: []
       responses:
         "200":
+          headers:
+            X-Request-Id:
+              $ref: "#/components/headers/RequestId"
           description: An event stream
           content:
             text/event-stream:
@@ -1656,6 +1838,8 @@ paths:
                 type: string
         "401":
           $ref: "#/components/responses/Unauthorized"
+        "429":
+          $ref: "#/components/responses/TooManyRequests"
         "503":
           $ref: "#/components/responses/Unavailable"
   /dashboard/app.js:
@@ -1665,6 +1849,9 @@ paths:
       security: []
       responses:
         "200":
+          headers:
+            X-Request-Id:
+              $ref: "#/components/headers/RequestId"
           description: JavaScript
           content:
             text/javascript:
@@ -1677,6 +1864,9 @@ paths:
       security: []
       responses:
         "200":
+          headers:
+            X-Request-Id:
+              $ref: "#/components/headers/RequestId"
           description: CSS
           content:
             text/css:
@@ -1689,6 +1879,9 @@ paths:
       security: []
       responses:
         "200":
+          headers:
+            X-Request-Id:
+              $ref: "#/components/headers/RequestId"
           description: SVG
           content:
             image/svg+xml:
@@ -1703,6 +1896,9 @@ paths:
         - ApiKey: []
       responses:
         "200":
+          headers:
+            X-Request-Id:
+              $ref: "#/components/headers/RequestId"
           description: Metrics
           content:
             text/plain:
@@ -1712,6 +1908,8 @@ paths:
           $ref: "#/components/responses/Unauthorized"
         "403":
           $ref: "#/components/responses/Forbidden"
+        "429":
+          $ref: "#/components/responses/TooManyRequests"
 components:
   securitySchemes:
     ApiKey:
@@ -1849,62 +2047,118 @@ components:
                 type: string
                 format: binary
                 description: The .ipa or .apk (a ZIP); a part named artifact is accepted too.
+  headers:
+    RequestId:
+      description: >-
+        The request's id: a sane incoming X-Request-Id (1-128 characters of [A-Za-z0-9._:-]) or a fresh
+        32-hex-digit one. It is in every log line of the request.
+      schema:
+        type: string
+        pattern: "^[A-Za-z0-9._:-]{1,128}$"
+    RetryAfter:
+      description: Whole seconds after which a retry may succeed
+      schema:
+        type: integer
+        minimum: 1
   responses:
+    TooManyRequests:
+      description: >-
+        Too many failed authentications from this client (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS),
+        or too many uploads in flight for this credential (MAX_CONCURRENT_UPLOADS_PER_CREDENTIAL)
+      headers:
+        Retry-After:
+          $ref: "#/components/headers/RetryAfter"
+        X-Request-Id:
+          $ref: "#/components/headers/RequestId"
+      content:
+        application/json:
+          schema:
+            $ref: "#/components/schemas/Error"
     Error:
+      headers:
+        X-Request-Id:
+          $ref: "#/components/headers/RequestId"
       description: An error
       content:
         application/json:
           schema:
             $ref: "#/components/schemas/Error"
     BadRequest:
+      headers:
+        X-Request-Id:
+          $ref: "#/components/headers/RequestId"
       description: The request is malformed (the message says how)
       content:
         application/json:
           schema:
             $ref: "#/components/schemas/Error"
     Unauthorized:
+      headers:
+        X-Request-Id:
+          $ref: "#/components/headers/RequestId"
       description: No acceptable credential sent, or an unknown or expired worker, VM token or OTP
       content:
         application/json:
           schema:
             $ref: "#/components/schemas/Error"
     Forbidden:
+      headers:
+        X-Request-Id:
+          $ref: "#/components/headers/RequestId"
       description: A wrong credential, or a valid one without rights to the resource
       content:
         application/json:
           schema:
             $ref: "#/components/schemas/Error"
     NotFound:
+      headers:
+        X-Request-Id:
+          $ref: "#/components/headers/RequestId"
       description: Unknown build, worker or file (only after authentication)
       content:
         application/json:
           schema:
             $ref: "#/components/schemas/Error"
     Conflict:
+      headers:
+        X-Request-Id:
+          $ref: "#/components/headers/RequestId"
       description: The caller's attempt is over (Build was cancelled, Build already finished, Build was re-queued; this attempt is no longer current, Build is not in progress)
       content:
         application/json:
           schema:
             $ref: "#/components/schemas/Error"
     TooLarge:
+      headers:
+        X-Request-Id:
+          $ref: "#/components/headers/RequestId"
       description: An upload or body over its limit
       content:
         application/json:
           schema:
             $ref: "#/components/schemas/Error"
     RangeNotSatisfiable:
+      headers:
+        X-Request-Id:
+          $ref: "#/components/headers/RequestId"
       description: The Range is outside the file (Content-Range bytes */size)
       content:
         application/json:
           schema:
             $ref: "#/components/schemas/Error"
     Unavailable:
+      headers:
+        X-Request-Id:
+          $ref: "#/components/headers/RequestId"
       description: Database unavailable, or Storage unavailable
       content:
         application/json:
           schema:
             $ref: "#/components/schemas/Error"
     Health:
+      headers:
+        X-Request-Id:
+          $ref: "#/components/headers/RequestId"
       description: The controller is healthy
       content:
         application/json:
@@ -1941,6 +2195,9 @@ components:
               database:
                 const: ok
     PublicStats:
+      headers:
+        X-Request-Id:
+          $ref: "#/components/headers/RequestId"
       description: Real figures, all zero on an empty database
       content:
         application/json:
@@ -1964,6 +2221,9 @@ components:
               totalCpuCycles:
                 type: integer
     Submitted:
+      headers:
+        X-Request-Id:
+          $ref: "#/components/headers/RequestId"
       description: The new build, with its access token (returned only here and by retry)
       content:
         application/json:
@@ -1983,6 +2243,9 @@ components:
               access_token:
                 type: string
     File:
+      headers:
+        X-Request-Id:
+          $ref: "#/components/headers/RequestId"
       description: The whole file, streamed (Content-Disposition attachment; ETag and X-Checksum-SHA256 when recorded)
       content:
         application/octet-stream:
@@ -1994,6 +2257,9 @@ components:
             type: string
             format: binary
     PartialFile:
+      headers:
+        X-Request-Id:
+          $ref: "#/components/headers/RequestId"
       description: The requested range (Content-Range)
       content:
         application/octet-stream:
@@ -2005,6 +2271,9 @@ components:
             type: string
             format: binary
     Success:
+      headers:
+        X-Request-Id:
+          $ref: "#/components/headers/RequestId"
       description: Done
       content:
         application/json:
@@ -2016,6 +2285,9 @@ components:
               success:
                 const: true
     StatusOK:
+      headers:
+        X-Request-Id:
+          $ref: "#/components/headers/RequestId"
       description: Recorded
       content:
         application/json:
@@ -2027,6 +2299,9 @@ components:
               status:
                 const: ok
     HeartbeatOK:
+      headers:
+        X-Request-Id:
+          $ref: "#/components/headers/RequestId"
       description: Recorded
       content:
         application/json:
@@ -2040,6 +2315,9 @@ components:
               timestamp:
                 $ref: "#/components/schemas/Millis"
     UploadResult:
+      headers:
+        X-Request-Id:
+          $ref: "#/components/headers/RequestId"
       description: The build completed (success) or failed
       content:
         application/json:
@@ -2052,6 +2330,9 @@ components:
                 type: string
                 enum: [success, failed]
     Unregistered:
+      headers:
+        X-Request-Id:
+          $ref: "#/components/headers/RequestId"
       description: The worker is offline; its builds went back to the queue
       content:
         application/json:
