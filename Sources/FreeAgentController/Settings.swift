@@ -116,8 +116,14 @@ struct Settings {
         _ = try ControllerLogFormat.parse(environment["LOG_FORMAT"])
         gateway.dashboard.sessionLifetime =
             try seconds(options.dashboardSession, "DASHBOARD_SESSION_SECONDS") ?? gateway.dashboard.sessionLifetime
-        if let secure = options.dashboardSecureCookies ?? environment["DASHBOARD_SECURE_COOKIES"].flatMap({ $0.isEmpty ? nil : $0 }).map({ ["1", "true", "yes"].contains($0.lowercased()) }) {
+        if let secure = options.dashboardSecureCookies {
             gateway.dashboard.secureCookies = secure
+        } else if let value = environment["DASHBOARD_SECURE_COOKIES"]?.lowercased(), !value.isEmpty {
+            switch value {
+            case "true", "1", "yes": gateway.dashboard.secureCookies = true
+            case "false", "0", "no": gateway.dashboard.secureCookies = false
+            default: throw SettingsError(description: "DASHBOARD_SECURE_COOKIES must be true or false")
+            }
         }
         storageRoot = text(options.storageRoot, "STORAGE_ROOT") ?? storageRoot
         vaultMasterKey = text(options.vaultMasterKey, "VAULT_MASTER_KEY")
