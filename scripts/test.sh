@@ -8,13 +8,18 @@
 # 2. starts a fresh cluster in a temporary folder, on a free port, trust auth on 127.0.0.1,
 # 3. exports FAC_TEST_DATABASE_URL=postgres://fac_test@127.0.0.1:PORT/fac_test,
 # 4. runs `swift build --build-tests`, then `swift test "$@"`, then (whole runs only, or with
-#    FAC_BROWSER_TEST=1) scripts/browser-test.sh: the dashboard in headless Chromium,
+#    FAC_BROWSER_TEST=1) scripts/browser-test.sh: the dashboard in headless Chromium, then (whole
+#    runs only) the contract check: the controller on a database of its own, and scripts/schemathesis.sh
+#    against it (no 5xx, every response as the published OpenAPI document says) for
+#    SCHEMATHESIS_MAX_TIME seconds (default 120),
 # 5. stops and deletes the cluster on exit (success, failure or Ctrl-C),
 # and exits with the first failure's exit code.
 #
 # Environment: FAC_TEST_DATABASE_URL, when already set, is used as is and no cluster is
 # started (point it at a database whose contents the tests may destroy). TMPDIR chooses where
-# the throwaway cluster lives.
+# the throwaway cluster lives. FAC_SKIP_SCHEMATHESIS=1 skips the contract check, which needs CREATEDB
+# on FAC_TEST_DATABASE_URL's role (the throwaway cluster's role has it) and installs schemathesis from
+# PyPI when it is missing.
 set -euo pipefail
 
 # shellcheck source=scripts/lib/common.sh
@@ -27,10 +32,14 @@ cd "$FAC_ROOT"
 TEST_ROLE=fac_test
 TEST_DB=fac_test
 TEST_PG_DIR=""
+CONTRACT_PID=""
+CONTRACT_DIR=""
+CONTRACT_DB=""
 
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM
+    stop_contract_controller
     if [ -n "$TEST_PG_DIR" ] && [ -d "$TEST_PG_DIR" ]; then
         section "Removing the throwaway PostgreSQL cluster"
         pg_cluster_stop "$TEST_PG_DIR" fast
@@ -99,6 +108,64 @@ start_test_cluster() {
     die "could not start a test PostgreSQL cluster"
 }
 
+# The controller that schemathesis talks to: its own database, storage folder and keys.
+stop_contract_controller() {
+    if [ -n "$CONTRACT_PID" ]; then
+        kill "$CONTRACT_PID" 2>/dev/null || true
+        wait "$CONTRACT_PID" 2>/dev/null || true
+        CONTRACT_PID=""
+    fi
+    if [ -n "$CONTRACT_DB" ]; then
+        "$(pg_bindir)/psql" -q "$FAC_TEST_DATABASE_URL" -c "DROP DATABASE IF EXISTS $CONTRACT_DB" >/dev/null 2>&1 || true
+        CONTRACT_DB=""
+    fi
+    if [ -n "$CONTRACT_DIR" ]; then rm -rf "$CONTRACT_DIR"; CONTRACT_DIR=""; fi
+}
+
+run_contract_check() {
+    local port key bin url deadline rc
+    if ! command -v schemathesis >/dev/null 2>&1; then
+        info "installing schemathesis from PyPI"
+        python3 -m pip install --quiet schemathesis
+    fi
+    CONTRACT_DIR="$(mktemp -d "${TMPDIR:-/tmp}/fac-contract.XXXXXX")"
+    CONTRACT_DB="fac_contract_$$"
+    "$(pg_bindir)/psql" -q "$FAC_TEST_DATABASE_URL" -c "CREATE DATABASE $CONTRACT_DB" >/dev/null
+    url="${FAC_TEST_DATABASE_URL%/*}/$CONTRACT_DB"
+    port="$(free_port)"
+    key="$(random_token 48)"
+    bin="$(swift build --show-bin-path)/free-agent-controller"
+    # AUTH_FAILURE_LIMIT=0: schemathesis sends every operation with the API key only, so worker and VM
+    # routes fail authentication by design, and the limiter would turn the rest of the run into 429s
+    # (AbuseLimitTests covers the limiter). A short long-poll keeps `?wait=` cases quick.
+    DATABASE_URL="$url" CONTROLLER_API_KEY="$key" STORAGE_ROOT="$CONTRACT_DIR/storage" \
+        VAULT_MASTER_KEY="$(head -c 32 /dev/urandom | base64 -w0)" HOST=127.0.0.1 PORT="$port" \
+        AUTH_FAILURE_LIMIT=0 LONG_POLL_MAX_SECONDS=2 LOG_LEVEL=warning \
+        "$bin" serve >"$CONTRACT_DIR/controller.log" 2>&1 &
+    CONTRACT_PID=$!
+    deadline=$((SECONDS + 60))
+    until curl -fs -o /dev/null "http://127.0.0.1:$port/health"; do
+        if [ "$SECONDS" -ge "$deadline" ] || ! kill -0 "$CONTRACT_PID" 2>/dev/null; then
+            tail -n 20 "$CONTRACT_DIR/controller.log" >&2 || true
+            stop_contract_controller
+            warn "the controller for the contract check did not start"
+            return 1
+        fi
+        sleep 0.5
+    done
+    set +e
+    BASE_URL="http://127.0.0.1:$port" CONTROLLER_API_KEY="$key" MAX_TIME="${SCHEMATHESIS_MAX_TIME:-120}" \
+        MAX_EXAMPLES="${SCHEMATHESIS_MAX_EXAMPLES:-10}" "$FAC_ROOT/scripts/schemathesis.sh"
+    rc=$?
+    set -e
+    if [ "$rc" -ne 0 ]; then
+        info "controller log (last lines):"
+        tail -n 30 "$CONTRACT_DIR/controller.log" >&2 || true
+    fi
+    stop_contract_controller
+    return "$rc"
+}
+
 section "Checking dependencies"
 ensure_swift_on_path
 ensure_dependencies
@@ -133,9 +200,18 @@ if [ "$rc" -eq 0 ] && { [ "$#" -eq 0 ] || [ "${FAC_BROWSER_TEST:-0}" = "1" ]; };
     set -e
 fi
 
+# The published contract, checked by schemathesis against a live controller (whole runs only).
+if [ "$rc" -eq 0 ] && [ "$#" -eq 0 ] && [ "${FAC_SKIP_SCHEMATHESIS:-0}" != "1" ]; then
+    section "Contract check: schemathesis against a live controller"
+    set +e
+    run_contract_check
+    rc=$?
+    set -e
+fi
+
 if [ "$rc" -eq 0 ]; then
     section "Tests passed"
 else
-    section "Tests FAILED (swift test exited with $rc)"
+    section "Tests FAILED (exit code $rc)"
 fi
 exit "$rc"
