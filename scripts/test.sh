@@ -11,7 +11,8 @@
 #    FAC_BROWSER_TEST=1) scripts/browser-test.sh: the dashboard in headless Chromium, then (whole
 #    runs only) the contract check: the controller on a database of its own, and scripts/schemathesis.sh
 #    against it (no 5xx, every response as the published OpenAPI document says) for
-#    SCHEMATHESIS_MAX_TIME seconds (default 120),
+#    SCHEMATHESIS_MAX_TIME seconds (default 120), then (whole runs only) every fuzz target of Fuzz/ for
+#    FUZZ_CI_SECONDS (default 20) against its corpus (Fuzz/ci.sh),
 # 5. stops and deletes the cluster on exit (success, failure or Ctrl-C),
 # and exits with the first failure's exit code.
 #
@@ -19,7 +20,7 @@
 # started (point it at a database whose contents the tests may destroy). TMPDIR chooses where
 # the throwaway cluster lives. FAC_SKIP_SCHEMATHESIS=1 skips the contract check, which needs CREATEDB
 # on FAC_TEST_DATABASE_URL's role (the throwaway cluster's role has it) and installs schemathesis from
-# PyPI when it is missing.
+# PyPI when it is missing. FAC_SKIP_FUZZ=1 skips the fuzz targets.
 set -euo pipefail
 
 # shellcheck source=scripts/lib/common.sh
@@ -205,6 +206,16 @@ if [ "$rc" -eq 0 ] && [ "$#" -eq 0 ] && [ "${FAC_SKIP_SCHEMATHESIS:-0}" != "1" ]
     section "Contract check: schemathesis against a live controller"
     set +e
     run_contract_check
+    rc=$?
+    set -e
+fi
+
+# Every fuzz target for a short time against its committed corpus (whole runs only): a parser that crashes on
+# a known input, or on what a few seconds of mutation find, fails the suite (Fuzz/ci.sh; FUZZ_CI_SECONDS each).
+if [ "$rc" -eq 0 ] && [ "$#" -eq 0 ] && [ "${FAC_SKIP_FUZZ:-0}" != "1" ]; then
+    section "Fuzz targets (Fuzz/ci.sh, ${FUZZ_CI_SECONDS:-20} s each)"
+    set +e
+    "$FAC_ROOT/Fuzz/ci.sh"
     rc=$?
     set -e
 fi
