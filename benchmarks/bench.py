@@ -31,6 +31,8 @@ NGINX = ENV["BENCH_NGINX_URL"]
 NGINX_PID = int(ENV["BENCH_NGINX_PID"])
 API_KEY = ENV["BENCH_API_KEY"]
 DOC = ENV.get("BENCH_DOC", "")
+# Set by run.sh: write the figures there as JSON for benchmarks/load.py's report instead of writing the doc.
+STREAMING_JSON = ENV.get("BENCH_STREAMING_JSON", "")
 BIN = ENV.get("BENCH_BIN", "")
 MIB = 1024 * 1024
 CLK = os.sysconf("SC_CLK_TCK")
@@ -356,22 +358,23 @@ def summarize(runs):
     return rows
 
 
-def generated_section(runs, rows, extra, profiles, started, elapsed):
+def generated_section(runs, rows, extra, profiles, started, elapsed, machine=True):
     size_label = f"{SIZE // MIB} MiB" if SIZE != 1024 * MIB else "1 GiB"
     o = []
     o.append(f"Run of {started:%Y-%m-%d %H:%M} UTC, {elapsed:.0f} s in all: one file of {size_label} "
              f"(`PK\\x03\\x04` + random bytes), {REPS} repetitions of each transfer, controller and nginx "
              "alternating in the same run; medians. MB/s = 10⁶ bytes of the file per second of curl's `time_total`.")
     o.append("")
-    o.append("### Machine")
-    o.append("")
-    o.append("| | |")
-    o.append("|---|---|")
-    for k, v in machine_facts():
-        o.append(f"| {k} | {v} |")
-    o.append("")
-    o.append("### Results")
-    o.append("")
+    if machine:
+        o.append("### Machine")
+        o.append("")
+        o.append("| | |")
+        o.append("|---|---|")
+        for k, v in machine_facts():
+            o.append(f"| {k} | {v} |")
+        o.append("")
+        o.append("### Results")
+        o.append("")
     o.append("| operation | controller MB/s | nginx MB/s | ratio | peak RSS over idle | goal | met? |")
     o.append("|---|---:|---:|---:|---:|---|---|")
     names = {"upload": "upload (controller: `POST /api/workers/upload` multipart; nginx: DAV `PUT`)",
@@ -408,7 +411,7 @@ def generated_section(runs, rows, extra, profiles, started, elapsed):
                  f"{extra['fsync_seconds']:.2f} s.")
         o.append("")
     if profiles:
-        o.append(f"### Profile (`perf record -F 499 -g -p <controller>`, flat, symbols ≥ 1.5 %)")
+        o.append(f"#{'##' if machine else '###'} Profile (`perf record -F 499 -g -p <controller>`, flat, symbols ≥ 1.5 %)")
         o.append("")
         o.append(f"Upload of {profiles['size'] // MIB} MiB:")
         o.append("")
@@ -482,7 +485,11 @@ def main():
     print("\n" + section)
     with open(os.path.join(WORK, "results.json"), "w") as f:
         json.dump({"runs": runs, "rows": rows, "extra": extra}, f, default=str)
-    if DOC:
+    if STREAMING_JSON:
+        with open(STREAMING_JSON, "w") as f:
+            json.dump({"machine": machine_facts(), "rows": rows,
+                       "section": generated_section(runs, rows, extra, profiles, started, elapsed, machine=False)}, f)
+    elif DOC:
         write_doc(section)
 
 
