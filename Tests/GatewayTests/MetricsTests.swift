@@ -5,6 +5,7 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import NIOCore
+import Orchestrator
 import Synchronization
 import Testing
 
@@ -39,6 +40,7 @@ struct MetricsTests {
             #expect(Self.value(of: #"fac_queue_depth{platform="ios"}"#, in: text) == 0)
             #expect(Self.value(of: #"fac_builds{status="pending"}"#, in: text) == 1)
             #expect(Self.value(of: "fac_database_up", in: text) == 1)
+            #expect(Self.value(of: #"fac_http_requests_total{route="unmatched",method="GET",status="404"}"#, in: text) ?? 0 >= 1)
             #expect(!text.contains(GatewayFixture.apiKey) && !text.contains(token))
         }
     }
@@ -50,12 +52,19 @@ struct MetricsTests {
             let assignedBefore = Self.value(of: "fac_assignment_latency_seconds_count", in: before) ?? 0
             let failedBefore = Self.value(of: #"fac_builds_finished_total{status="failed"}"#, in: before) ?? 0
             let requeuedBefore = Self.value(of: "fac_requeues_total", in: before) ?? 0
+            let expiredBefore = Self.value(of: #"fac_lease_expiries_total{outcome="requeued"}"#, in: before) ?? 0
+            let opensBefore = Self.value(of: "fac_vault_opens_total", in: before) ?? 0
 
-            let (build, _) = try await gw.submit()
+            let (build, _) = try await gw.submit(certs: true)
             let worker = try await gw.registerWorker()
             let headers = GatewayFixture.workerToken(worker.token)
             #expect(try await gw.request(.get, "/api/workers/poll", headers: headers).status == .ok)
+            #expect(try await gw.request(.get, "/api/builds/\(build)/certs", headers: headers).status == .ok)
             #expect(try await gw.json(.post, "/api/workers/abandon", headers: headers, ["build_id": build]).status == .ok)
+            #expect(try await gw.request(.get, "/api/workers/poll", headers: headers).status == .ok)
+            // The lease lapses, judged 45 minutes from now instead of waiting (past the 30-minute assignment
+            // lease, within the 2-hour maximum duration): the sweeper re-queues the build.
+            #expect(try await gw.orchestrator.sweep(now: Date().addingTimeInterval(45 * 60)).requeued == 1)
             #expect(try await gw.request(.get, "/api/workers/poll", headers: headers).status == .ok)
             #expect(try await gw.json(.post, "/api/workers/fail", headers: headers, ["build_id": build, "error": "boom"]).status == .ok)
 
@@ -63,7 +72,9 @@ struct MetricsTests {
             let after = try await scrape()
             #expect(Self.value(of: "fac_assignment_latency_seconds_count", in: after) ?? 0 >= assignedBefore + 1)
             #expect(Self.value(of: #"fac_builds_finished_total{status="failed"}"#, in: after) ?? 0 >= failedBefore + 1)
-            #expect(Self.value(of: "fac_requeues_total", in: after) ?? 0 >= requeuedBefore + 1)
+            #expect(Self.value(of: "fac_requeues_total", in: after) ?? 0 >= requeuedBefore + 2)
+            #expect(Self.value(of: #"fac_lease_expiries_total{outcome="requeued"}"#, in: after) ?? 0 >= expiredBefore + 1)
+            #expect(Self.value(of: "fac_vault_opens_total", in: after) ?? 0 >= opensBefore + 1)
             #expect(after.contains(#"fac_build_duration_seconds_bucket{status="failed",le="#))
         }
     }
