@@ -249,6 +249,36 @@ struct DashboardTests {
         }
     }
 
+    @Test func stream_saysSignedOut_asSoonAsTheSessionEndsOnAnotherProcess() async throws {
+        try await DashboardHarness.run(secondProcess: true, dashboard: Self.eventDriven) { a, b in
+            let b = try #require(b)
+            let (cookie, _) = try await a.signIn()
+            async let streamed = a.request(.get, "/dashboard/events", headers: GatewayFixture.session(cookie))
+            try await Task.sleep(for: .seconds(1))
+            // The same session signs out through the other process (another tab behind a load balancer).
+            let page = String(buffer: try await b.request(.get, "/", headers: GatewayFixture.session(cookie)).body)
+            var form = GatewayFixture.session(cookie)
+            form[.contentType] = "application/x-www-form-urlencoded"
+            let csrf = try GatewayFixture.csrfToken(in: page)
+            #expect(try await b.request(.post, "/dashboard/sign-out", headers: form, body: Array("csrf=\(csrf)".utf8)).status == .seeOther)
+            let started = ContinuousClock.now
+            let body = String(buffer: try await streamed.body)
+            #expect(body.contains("event: signed-out"))
+            // Well before the stream's own 3 s end: the sign-out woke it.
+            #expect(ContinuousClock.now - started < .seconds(1.5))
+        }
+    }
+
+    @Test func signIn_refusesAnOversizedForm() async throws {
+        try await DashboardHarness.run { gw, _ in
+            let response = try await gw.request(
+                .post, "/dashboard/sign-in", headers: [.contentType: "application/x-www-form-urlencoded"],
+                body: Array("api_key=\(String(repeating: "a", count: 5000))".utf8))
+            #expect(response.status == .contentTooLarge)
+            #expect(response.headers[.setCookie] == nil)
+        }
+    }
+
     @Test func pageAndStream_holdNoToken_keyOrCert() async throws {
         try await DashboardHarness.run(dashboard: { $0.streamMaxDuration = .milliseconds(300) }) { gw, _ in
             let (build, buildToken) = try await gw.submit(certs: true)

@@ -39,9 +39,13 @@ extension Orchestrator {
         return try await rows.count() > 0
     }
 
-    /// Ends a session (sign-out). Ending one that does not exist is not an error.
+    /// Ends a session (sign-out), and wakes the live streams so that one open in another tab or on another
+    /// process ends now rather than at its next refresh. Ending one that does not exist is not an error.
     public func deleteDashboardSession(digest: [UInt8]) async throws {
-        try await client.query(
-            "DELETE FROM dashboard_sessions WHERE digest = \(ByteBuffer(bytes: digest))", logger: logger)
+        try await transaction { connection in
+            try await connection.query(
+                "DELETE FROM dashboard_sessions WHERE digest = \(ByteBuffer(bytes: digest))", logger: logger)
+            try await notifyChange(connection)
+        }
     }
 }
