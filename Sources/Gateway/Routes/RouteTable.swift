@@ -23,6 +23,8 @@ extension Gateway {
         let WorVT: Set<CredentialKind> = [.worker, .vmToken]
         let W: Set<CredentialKind> = [.worker]
         let none: Set<CredentialKind> = []
+        // The dashboard's cookie, or on sign-in the API key typed into its form: checked by its handlers.
+        let session: Set<CredentialKind> = [.dashboardSession]
         func route(
             _ method: HTTPRequest.Method, _ path: String, _ accepts: Set<CredentialKind>, upload: Bool = false,
             audit: SecurityEvent? = nil,
@@ -41,9 +43,9 @@ extension Gateway {
             // Dashboard: the session cookie (from signing in with the API key on the form) is checked inside,
             // against the database; without it `/` is the sign-in page and nothing else.
             route(.get, "/", none) { request, _, _ in try await dashboardPage(request) },
-            route(.post, "/dashboard/sign-in", none) { request, context, _ in try await dashboardSignIn(request, context.logger) },
-            route(.post, "/dashboard/sign-out", none) { request, context, _ in try await dashboardSignOut(request, context.logger) },
-            route(.get, "/dashboard/events", none) { request, context, _ in try await dashboardEvents(request, context.logger) },
+            route(.post, "/dashboard/sign-in", session) { request, context, _ in try await dashboardSignIn(request, context.logger) },
+            route(.post, "/dashboard/sign-out", session) { request, context, _ in try await dashboardSignOut(request, context.logger) },
+            route(.get, "/dashboard/events", session) { request, context, _ in try await dashboardEvents(request, context.logger) },
             route(.get, "/dashboard/app.js", none) { _, _, _ in
                 dashboardAsset(DashboardAssets.javaScript, contentType: "text/javascript; charset=utf-8")
             },
