@@ -55,6 +55,8 @@ print('\n'.join(out))
 PY
 fi
 mapfile -t XCC <"$XCC_FILE"
+# LegacyImport also reads SQLite: its system-library module map is not among Gateway's.
+XCC+=(-Xcc "-fmodule-map-file=$ROOT/Sources/CSQLite/module.modulemap" -Xcc "-I$ROOT/Sources/CSQLite")
 
 COMMON=(-target x86_64-unknown-linux-gnu -parse-as-library -g -sanitize="$SANITIZE" "$OPT"
     -I "$MODS" -I "$DEBUG_DIR/Modules" "${XCC[@]}" -module-cache-path "$BUILD/ModuleCache"
@@ -85,15 +87,16 @@ build_module Identifiers Sources/Identifiers
 build_module ArtifactStore Sources/ArtifactStore Identifiers
 build_module CertVault Sources/CertVault Identifiers ArtifactStore
 build_module Gateway Sources/Gateway Identifiers ArtifactStore CertVault
+build_module LegacyImport Sources/LegacyImport Identifiers ArtifactStore CertVault
 
 # 3. Everything else, from the debug build: one static archive per module (file names repeat across modules),
 # linked as a group so that each fuzzer pulls in only the objects it needs.
 DEPS_DIR="$BUILD/deps"
-if [ ! -f "$DEPS_DIR/.stamp" ] || [ "$LINK_LIST" -nt "$DEPS_DIR/.stamp" ]; then
+if [ ! -f "$DEPS_DIR/.stamp" ] || [ "$LINK_LIST" -nt "$DEPS_DIR/.stamp" ] || [ "${BASH_SOURCE[0]}" -nt "$DEPS_DIR/.stamp" ]; then
     log "archiving dependency objects from $DEBUG_DIR"
     rm -rf "$DEPS_DIR"
     mkdir -p "$DEPS_DIR"
-    grep -vE '/(Identifiers|ArtifactStore|CertVault|Gateway|TestSupport|[A-Za-z]*Tests|free_agent_controller[A-Za-z]*|FreeAgentController)\.build/' \
+    grep -vE '/(Identifiers|ArtifactStore|CertVault|Gateway|LegacyImport|TestSupport|[A-Za-z]*Tests|free_agent_controller[A-Za-z]*|FreeAgentController)\.build/' \
         "$LINK_LIST" | tr -d "'\"" >"$BUILD/deps.list"
     sed -E 's#.*/([^/]+)\.build/.*#\1#' "$BUILD/deps.list" | sort -u | while read -r module; do
         grep "/$module\.build/" "$BUILD/deps.list" | xargs -d '\n' ar qcT "$DEPS_DIR/lib$module.a"
@@ -106,7 +109,7 @@ for archive in "$DEPS_DIR"/lib*.a; do DEPS+=(-Xlinker "$archive"); done
 DEPS+=(-Xlinker --end-group)
 
 # 4. One executable per target.
-LINK=(-L/usr/lib/x86_64-linux-gnu -lssl -lcrypto -larchive -lstdc++ -lm -lz)
+LINK=(-L/usr/lib/x86_64-linux-gnu -lssl -lcrypto -larchive -lsqlite3 -lstdc++ -lm -lz)
 OBJECTS=("$BUILD/Identifiers.o" "$BUILD/ArtifactStore.o" "$BUILD/CertVault.o" "$BUILD/Gateway.o")
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
@@ -116,11 +119,14 @@ for target in "${targets[@]}"; do
     main="$ROOT/Fuzz/Targets/$target/main.swift"
     [ -f "$main" ] || { log "no such target: $target"; exit 2; }
     exe="$OUT/$target"
-    if [ -f "$exe" ] && [ ! "$main" -nt "$exe" ] && [ ! "$ROOT/Fuzz/Support/FuzzSupport.swift" -nt "$exe" ] && [ ! "$BUILD/Gateway.o" -nt "$exe" ] && [ ! "$DEPS_DIR/.stamp" -nt "$exe" ]; then
+    objects=("${OBJECTS[@]}")
+    # Only the legacy-import target links LegacyImport (and, through it, the Orchestrator's debug objects).
+    [ "$target" = legacyrow ] && objects+=("$BUILD/LegacyImport.o")
+    if [ -f "$exe" ] && [ ! "$main" -nt "$exe" ] && [ ! "$ROOT/Fuzz/Support/FuzzSupport.swift" -nt "$exe" ] && [ ! "$BUILD/Gateway.o" -nt "$exe" ] && [ ! "$BUILD/LegacyImport.o" -nt "$exe" ] && [ ! "$DEPS_DIR/.stamp" -nt "$exe" ]; then
         continue
     fi
     log "linking $target"
     "$SWIFTC" -module-name "fuzz_$target" "${COMMON[@]}" -swift-version 6 -package-name main \
-        "$main" "$ROOT"/Fuzz/Support/*.swift "${OBJECTS[@]}" "${DEPS[@]}" "${LINK[@]}" -o "$exe" \
+        "$main" "$ROOT"/Fuzz/Support/*.swift "${objects[@]}" "${DEPS[@]}" "${LINK[@]}" -o "$exe" \
         2>"$BUILD/link-$target.log" || { grep -v 'Cannot export local symbol' "$BUILD/link-$target.log" >&2; exit 1; }
 done

@@ -116,6 +116,25 @@ import Testing
         }
     }
 
+    /// Fuzz/Regressions/legacyrow: a name starting with a combining character (U+030C) after the separator made
+    /// a grapheme-wise prefix check place the file outside the storage folder.
+    @Test func fileNameStartingWithACombiningCharacter_isFoundInsideTheStorageFolder() async throws {
+        try await LegacyFixture.with(builds: 3) { fixture in
+            let row = try fixture.query("SELECT id, source_path FROM builds WHERE status = 'completed' LIMIT 1")[0]
+            let (id, path) = ("\(row[0])", "\(row[1])")
+            // Right after the storage folder's separator, where the prefix check looks.
+            let renamed = fixture.storagePath + "/\u{030C}weird.zip"
+            try FileManager.default.moveItem(atPath: path, toPath: renamed)
+            try fixture.sqlite("UPDATE builds SET source_path = '\u{030C}weird.zip' WHERE id = '\(id)'")
+            try await ImportHarness.run { harness in
+                let report = try await harness.runImport(fixture)
+                #expect(!report.missingFiles.contains { $0.buildID == id })
+                let record = try #require(try await harness.orchestrator.build(id))
+                #expect(record.sourceSHA256 == sha256(of: renamed))
+            }
+        }
+    }
+
     @Test func anotherOldDatabase_isRefused_ratherThanMerged() async throws {
         try await LegacyFixture.with(builds: 5, seed: 1) { first in
             try await LegacyFixture.with(builds: 5, seed: 2) { second in

@@ -60,9 +60,10 @@ public enum LegacyFileLocator {
         try await threadPool.runIfActive {
             guard let root = realPath(storageRoot) else { return nil }
             for candidate in candidates(for: stored, kind: kind, storageRoot: storageRoot) {
-                guard let real = realPath(candidate), real.hasPrefix(root.hasSuffix("/") ? root : root + "/") else {
-                    continue
-                }
+                // Byte-wise: String's hasPrefix compares grapheme clusters, and a combining character after the
+                // separator would make a path inside the folder look outside it (or the other way round).
+                let inside = root.hasSuffix("/") ? root : root + "/"
+                guard let real = realPath(candidate), real.utf8.starts(with: inside.utf8) else { continue }
                 var info = stat()
                 guard stat(real, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { continue }
                 return Located(path: real, size: Int64(info.st_size))

@@ -1,6 +1,6 @@
 import Foundation
-public import Identifiers
-public import Orchestrator
+import Identifiers
+import Orchestrator
 
 /// The pure mapping of legacy rows: cell values in, a typed record or a typed rejection out.
 ///
