@@ -146,6 +146,35 @@ import Testing
         }
     }
 
+    // MARK: JSON bodies
+
+    @Test func jsonBodies_overOneMiB_are413_andNestedDeeperThan32_are400() async throws {
+        try await F.run { f in
+            var headers = F.key
+            headers[.contentType] = "application/json"
+            func register(nesting depth: Int) async throws -> TestResponse {
+                // The outer object and `capabilities` are two levels; the arrays make up the rest.
+                let arrays = depth - 2
+                let body = #"{"name":"mac","capabilities":{"deep":"# + String(repeating: "[", count: arrays)
+                    + String(repeating: "]", count: arrays) + "}}"
+                return try await f.request(.post, "/api/workers/register", headers: headers, body: Array(body.utf8))
+            }
+            #expect(try await register(nesting: 32).status == .ok)
+            let deep = try await register(nesting: 33)
+            #expect(deep.status == .badRequest)
+            #expect(deep.errorMessage == "Name and capabilities required")
+            // A body that is nothing but brackets costs a scan, not a recursion.
+            #expect(try await register(nesting: 200_000).status == .badRequest)
+
+            let padding = String(repeating: "x", count: 1 << 20)
+            let huge = try await f.request(
+                .post, "/api/workers/register", headers: headers,
+                body: Array(#"{"name":"mac","capabilities":{},"pad":"\#(padding)"}"#.utf8))
+            #expect(huge.status == .contentTooLarge)
+            #expect(huge.errorMessage == "Request body too large")
+        }
+    }
+
     // MARK: Slow clients
 
     @Test func aConnectionThatDribblesItsHeaders_isClosedAfterTheIdleTimeout() async throws {
