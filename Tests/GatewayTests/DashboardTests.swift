@@ -19,6 +19,7 @@ import Testing
 enum DashboardHarness {
     static func run(
         secondProcess: Bool = false,
+        secondAPIKey: String = GatewayFixture.apiKey,
         dashboard configure: @escaping @Sendable (inout DashboardConfiguration) -> Void = { _ in },
         _ body: @escaping @Sendable (GatewayFixture, GatewayFixture?) async throws -> Void
     ) async throws {
@@ -35,8 +36,10 @@ enum DashboardHarness {
                 return logger
             }()
 
-            @Sendable func process(_ orchestrator: Orchestrator, _ client: PostgresClient) -> (Gateway, Application<RouterResponder<GatewayRequestContext>>) {
-                var configuration = GatewayConfiguration(apiKey: GatewayFixture.apiKey)
+            @Sendable func process(
+                _ orchestrator: Orchestrator, _ client: PostgresClient, apiKey: String = GatewayFixture.apiKey
+            ) -> (Gateway, Application<RouterResponder<GatewayRequestContext>>) {
+                var configuration = GatewayConfiguration(apiKey: apiKey)
                 configuration.longPollRecheck = .milliseconds(200)
                 configure(&configuration.dashboard)
                 let signal = QueueSignal()
@@ -64,7 +67,7 @@ enum DashboardHarness {
                 try await TestDatabase.withClient(fixture.database.configuration, logger: logger) { clientDB in
                     let orchestratorB = Orchestrator(
                         client: clientDB, configuration: fixture.orchestrator.configuration, logger: logger)
-                    let (gatewayB, appB) = process(orchestratorB, clientDB)
+                    let (gatewayB, appB) = process(orchestratorB, clientDB, apiKey: secondAPIKey)
                     try await appB.test(.router) { clientB in
                         let b = GatewayFixture(
                             client: clientB, gateway: gatewayB, orchestrator: orchestratorB, storageRoot: root,
@@ -158,11 +161,13 @@ struct DashboardTests {
             #expect(js.status == .ok && js.headers[.contentType]?.hasPrefix("text/javascript") == true)
             #expect(String(buffer: js.body).contains("EventSource"))
 
-            // Only the digest is stored.
+            // Only a digest is stored, never the token.
             let rows = try await gw.orchestrator.client.query("SELECT digest FROM dashboard_sessions")
             var digests: [[UInt8]] = []
             for try await digest in rows.decode(ByteBuffer.self) { digests.append(Array(digest.readableBytesView)) }
-            #expect(digests == [Array(SHA256.hash(data: Array(cookie.utf8)))])
+            #expect(digests.count == 1 && digests[0].count == 32)
+            #expect(digests[0] != Array(SHA256.hash(data: Array(cookie.utf8))), "the digest is not bound to the API key")
+            #expect(!String(decoding: digests[0], as: UTF8.self).contains(cookie))
         }
     }
 
@@ -266,6 +271,19 @@ struct DashboardTests {
             #expect(body.contains("event: signed-out"))
             // Well before the stream's own 3 s end: the sign-out woke it.
             #expect(ContinuousClock.now - started < .seconds(1.5))
+        }
+    }
+
+    @Test func rotatingTheAPIKey_endsEverySession() async throws {
+        // The second process is the controller restarted with a new CONTROLLER_API_KEY on the same database.
+        let rotated = "rotated-key-0123456789abcdefghijklmnopqrstuvwxyz"
+        try await DashboardHarness.run(secondProcess: true, secondAPIKey: rotated) { a, b in
+            let b = try #require(b)
+            let (cookie, _) = try await a.signIn()
+            #expect(String(buffer: try await a.request(.get, "/", headers: GatewayFixture.session(cookie)).body).contains("Sign out"))
+            let page = String(buffer: try await b.request(.get, "/", headers: GatewayFixture.session(cookie)).body)
+            #expect(page.contains("action=\"/dashboard/sign-in\""))
+            #expect(!page.contains("Sign out"))
         }
     }
 

@@ -44,7 +44,7 @@ extension Gateway {
             logger.notice("dashboard sign-in refused: wrong API key")
             return htmlResponse(DashboardPage.signIn(error: "That API key is not right."), status: .unauthorized)
         }
-        let session = DashboardSession.generate()
+        let session = DashboardSession.generate(apiKey: configuration.apiKey)
         try await orchestrator.createDashboardSession(
             digest: session.digest, lifetime: configuration.dashboard.sessionLifetime)
         logger.info("dashboard sign-in")
@@ -144,7 +144,7 @@ extension Gateway {
 
     /// The request's session when the database knows it and it has not expired.
     func liveDashboardSession(_ request: Request) async throws -> DashboardSession? {
-        guard let session = DashboardSession(request: request) else { return nil }
+        guard let session = DashboardSession(request: request, apiKey: configuration.apiKey) else { return nil }
         return try await orchestrator.dashboardSessionIsLive(digest: session.digest) ? session : nil
     }
 

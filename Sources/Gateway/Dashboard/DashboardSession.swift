@@ -4,27 +4,32 @@ import HTTPTypes
 import Hummingbird
 import Identifiers
 
-/// The dashboard's sign-in session: a random token in an `HttpOnly`, `SameSite=Strict` cookie, stored only as
-/// its SHA-256 in PostgreSQL, so any controller process can check it and a database leak reveals no session.
+/// The dashboard's sign-in session: a random token in an `HttpOnly`, `SameSite=Strict` cookie, stored only as a
+/// SHA-256 in PostgreSQL, so any controller process can check it and a database leak reveals no session.
 struct DashboardSession: Sendable {
     static let cookieName = "fac_session"
 
     let token: SecretToken
+    /// What the database stores: the SHA-256 of the token bound to the API key it was signed in with, so
+    /// rotating `CONTROLLER_API_KEY` ends every session (their digests no longer match).
+    let digest: [UInt8]
+
+    init(token: SecretToken, apiKey: String) {
+        self.token = token
+        let bound = "free-agent-controller dashboard session\u{0}\(apiKey)\u{0}\(token.reveal)"
+        self.digest = Array(SHA256.hash(data: Array(bound.utf8)))
+    }
 
     /// The session the request's cookie names, if it is shaped like one (whether it is live is the database's
     /// call).
-    init?(request: Request) {
+    init?(request: Request, apiKey: String) {
         guard let value = request.cookies[Self.cookieName]?.value, let token = SecretToken(presented: value) else {
             return nil
         }
-        self.token = token
+        self.init(token: token, apiKey: apiKey)
     }
 
-    init(token: SecretToken) { self.token = token }
-
-    static func generate() -> DashboardSession { DashboardSession(token: .generate()) }
-
-    var digest: [UInt8] { token.digest.bytes }
+    static func generate(apiKey: String) -> DashboardSession { DashboardSession(token: .generate(), apiKey: apiKey) }
 
     /// The sign-out form's CSRF token: derived from the session token, so it needs no storage, differs per
     /// session, and cannot be computed by a page that does not hold the (HttpOnly) cookie.
