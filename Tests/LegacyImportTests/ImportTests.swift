@@ -3,11 +3,13 @@ import CertVault
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
+import Logging
 import Identifiers
 import LegacyImport
 import NIOCore
 import Orchestrator
 import PostgresNIO
+import TestSupport
 import Testing
 
 @Suite(.serialized) struct ImportTests {
@@ -221,6 +223,26 @@ import Testing
                 #expect(dry.filesCopied == real.filesCopied && dry.bytesCopied == real.bytesCopied)
                 #expect(dry.missingFiles == real.missingFiles)
                 #expect(dry.certsSealed == real.certsSealed && dry.certsDestroyed == real.certsDestroyed)
+            }
+        }
+    }
+}
+
+@Suite struct DryRunOnEmptyDatabaseTests {
+    @Test func dryRun_onAnUnmigratedDatabase_createsNoTable() async throws {
+        try await LegacyFixture.with { fixture in
+            try await TestDatabase.withSchema { database, client in
+                var configuration = LegacyImporter.Configuration(
+                    sqlitePath: fixture.databasePath, storagePath: fixture.storagePath, certsGrace: .seconds(86_400))
+                configuration.dryRun = true
+                let orchestrator = Orchestrator(client: client, configuration: OrchestratorConfiguration(), logger: Logger(label: "dry"))
+                let report = try await LegacyImporter(
+                    configuration: configuration, orchestrator: orchestrator, store: nil, vault: nil, logger: Logger(label: "dry")
+                ).run()
+                #expect(report.tables["builds"]?.imported == 40)
+                let tables = try await ImportHarness.rows(
+                    client, "SELECT count(*)::text FROM information_schema.tables WHERE table_schema = \(database.schema)")
+                #expect(tables == [["0"]])
             }
         }
     }
