@@ -192,6 +192,21 @@ import Testing
         }
     }
 
+    @Test func brokenRequestFraming_isTheClientsFault_notAServerError() async throws {
+        let lines = LogCapture()
+        var logger = Logger(label: "gateway-test") { _ in lines }
+        logger.logLevel = .info
+        try await F.run(.live, logger: logger) { f in
+            let connection = try await RawConnection.open(port: try #require(f.client.port))
+            let request = "POST /api/workers/register HTTP/1.1\r\nHost: localhost\r\nX-API-Key: \(F.apiKey)\r\n"
+                + "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nnot-a-chunk-size\r\n"
+            let received = try await connection.dribbleUntilClosed(prefix: request, byte: "", every: .milliseconds(100), for: 50)
+            let head = String(decoding: received.prefix(12), as: UTF8.self)
+            #expect(head.isEmpty || head == "HTTP/1.1 400", "answered \(head)")
+            #expect(!lines.entries.contains { $0.level >= .error }, "a client's broken request logged as our error")
+        }
+    }
+
     // MARK: Security log
 
     @Test func securityLogLines_carryTheRequestID_andNeverASecret() async throws {

@@ -3,6 +3,7 @@ import CertVault
 public import HTTPTypes
 import Hummingbird
 import NIOCore
+import NIOHTTP1
 import Orchestrator
 
 /// The one place where every module's errors become an HTTP status and a client-safe message.
@@ -23,6 +24,9 @@ public enum ErrorMapping {
             return map(error)
         case let error as AbuseLimitError:
             return (.tooManyRequests, error.message, false)
+        case is HTTPParserError:
+            // Broken framing, or a client that hung up mid-body: nothing of ours failed.
+            return (.badRequest, "Malformed HTTP request", false)
         case is NIOTooManyBytesError:
             return (.contentTooLarge, "Request body too large", false)
         case let error as HTTPError:
