@@ -33,6 +33,9 @@ struct ImportLegacy: AsyncParsableCommand {
     @OptionGroup var options: SettingsOptions
 
     func run() async throws {
+        // Each copied file ends with fsyncs on the blocking pool: with one thread per core (the default), the
+        // concurrent copies would queue behind two syncs at a time.
+        NIOSingletons.blockingPoolThreadCountSuggestion = max(16, ProcessInfo.processInfo.activeProcessorCount * 4)
         let settings = try Settings(options)
         let logger = ControllerLogging.controllerLogger()
         var configuration = LegacyImporter.Configuration(

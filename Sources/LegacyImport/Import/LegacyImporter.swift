@@ -21,8 +21,8 @@ public struct LegacyImporter: Sendable {
         public static let buildPageSizeDefault = 100
         /// Rows of logs and CPU snapshots per page (one multi-row insert each). Defaults to 10,000.
         public static let rowPageSizeDefault = 10_000
-        /// Builds whose files are copied at once. Defaults to 4.
-        public static let fileConcurrencyDefault = 4
+        /// Builds whose files are copied at once (each copy mostly waits for fsync). Defaults to 8.
+        public static let fileConcurrencyDefault = 8
 
         public var sqlitePath: String
         public var storagePath: String
