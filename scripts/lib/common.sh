@@ -74,6 +74,8 @@ ensure_dependencies() {
     command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
     command -v curl >/dev/null 2>&1 || missing+=(curl)
     command -v python3 >/dev/null 2>&1 || missing+=(python3)
+    # TLSTests make a self-signed certificate with the openssl CLI.
+    command -v openssl >/dev/null 2>&1 || missing+=(openssl)
     # PostgreSQL server binaries (initdb, pg_ctl, postgres, psql, pg_isready).
     # postgres.sh may not be sourced by every caller, so look directly.
     local have_pg=0 d
