@@ -120,7 +120,9 @@ struct MetricsTests {
             #expect(object["build_id"] == "b1" && object["worker_id"] == "w1")
             #expect(object["msg"] == "upload refused\nlevel=error msg=forged")
             #expect(object["vm_token"] == "[redacted]")
-            #expect(object["ts"] != nil)
+            let ts = try #require(object["ts"])
+            #expect(ISO8601DateFormatter().date(from: ts.replacingOccurrences(of: #"\.\d+"#, with: "", options: .regularExpression)) != nil)
+            #expect(ts.hasSuffix("Z"), "a time without its zone")
         }
     }
 

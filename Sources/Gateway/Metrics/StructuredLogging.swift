@@ -47,7 +47,7 @@ public struct StructuredLogHandler: LogHandler {
     /// One line, without its line break.
     func render(level: Logger.Level, message: String, fields: Logger.Metadata, at date: Date) -> String {
         var pairs: [(String, String)] = [
-            ("ts", date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true))),
+            ("ts", date.formatted(Self.timestampStyle)),
             ("level", level.rawValue), ("logger", label), ("msg", message),
         ]
         for key in fields.keys.sorted() {
@@ -61,6 +61,9 @@ public struct StructuredLogHandler: LogHandler {
             return "{" + pairs.map { "\(Self.jsonString($0.0)):\(Self.jsonString($0.1))" }.joined(separator: ",") + "}"
         }
     }
+
+    /// UTC with milliseconds and the `Z`: `2026-11-30T08:02:09.001Z`.
+    private static let timestampStyle = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
 
     static func isSecret(_ key: String) -> Bool {
         let lowered = key.lowercased()
