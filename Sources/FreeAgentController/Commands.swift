@@ -75,7 +75,9 @@ struct Serve: AsyncParsableCommand {
             app.addServices(
                 Application(
                     router: gateway.makeMetricsRouter(),
-                    configuration: .init(address: .hostname(settings.host, port: metricsPort), serverName: "free-agent-controller"),
+                    configuration: .init(
+                        address: .hostname(settings.metricsHost ?? settings.host, port: metricsPort),
+                        serverName: "free-agent-controller"),
                     logger: logger))
         }
         // Migrate before any service starts: the sweeper and the server both need the schema.

@@ -38,6 +38,8 @@ struct SettingsOptions: ParsableArguments {
     var retentionDays: Int?
     @Option(name: .customLong("metrics-port"), help: "METRICS_PORT: also serve /metrics, without credentials, on this port (default: only on PORT, with the API key).")
     var metricsPort: Int?
+    @Option(name: .customLong("metrics-host"), help: "METRICS_HOST: the address METRICS_PORT binds (default: HOST).")
+    var metricsHost: String?
     @Option(name: .customLong("dashboard-session-seconds"), help: "DASHBOARD_SESSION_SECONDS: how long a dashboard sign-in lasts (default 43200).")
     var dashboardSession: Int?
     @Option(name: .customLong("dashboard-secure-cookies"), help: "DASHBOARD_SECURE_COOKIES: true when served over TLS (default false).")
@@ -75,6 +77,8 @@ struct Settings {
     var gateway: GatewayConfiguration
     var orchestrator = OrchestratorConfiguration()
     var metricsPort: Int?
+    /// `METRICS_HOST`; `nil` binds METRICS_PORT on ``host``.
+    var metricsHost: String?
 
     init(_ options: SettingsOptions, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         func text(_ flag: String?, _ name: String) -> String? {
@@ -113,6 +117,7 @@ struct Settings {
             }
             self.metricsPort = metricsPort
         }
+        metricsHost = text(options.metricsHost, "METRICS_HOST")
         _ = try ControllerLogFormat.parse(environment["LOG_FORMAT"])
         gateway.dashboard.sessionLifetime =
             try seconds(options.dashboardSession, "DASHBOARD_SESSION_SECONDS") ?? gateway.dashboard.sessionLifetime
