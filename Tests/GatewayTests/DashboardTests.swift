@@ -20,6 +20,7 @@ enum DashboardHarness {
     static func run(
         secondProcess: Bool = false,
         secondAPIKey: String = GatewayFixture.apiKey,
+        gateway configureGateway: @escaping @Sendable (inout GatewayConfiguration) -> Void = { _ in },
         dashboard configure: @escaping @Sendable (inout DashboardConfiguration) -> Void = { _ in },
         _ body: @escaping @Sendable (GatewayFixture, GatewayFixture?) async throws -> Void
     ) async throws {
@@ -41,6 +42,7 @@ enum DashboardHarness {
             ) -> (Gateway, Application<RouterResponder<GatewayRequestContext>>) {
                 var configuration = GatewayConfiguration(apiKey: apiKey)
                 configuration.longPollRecheck = .milliseconds(200)
+                configureGateway(&configuration)
                 configure(&configuration.dashboard)
                 let signal = QueueSignal()
                 let changes = QueueSignal()
@@ -271,6 +273,13 @@ struct DashboardTests {
             #expect(body.contains("event: signed-out"))
             // Well before the stream's own 3 s end: the sign-out woke it.
             #expect(ContinuousClock.now - started < .seconds(1.5))
+        }
+    }
+
+    @Test func signIn_whenTheControllerServesTLS_marksTheCookieSecure() async throws {
+        try await DashboardHarness.run(gateway: { $0.tlsCertificateFile = "/etc/fac/cert.pem"; $0.tlsKeyFile = "/etc/fac/key.pem" }) { gw, _ in
+            let (_, response) = try await gw.signIn()
+            #expect(response.headers[.setCookie]?.contains("Secure") == true)
         }
     }
 

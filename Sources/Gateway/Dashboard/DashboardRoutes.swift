@@ -52,7 +52,7 @@ extension Gateway {
         response.setCookie(
             session.cookie(
                 lifetime: configuration.dashboard.sessionLifetime,
-                secure: DashboardOrigin.isTLS(request, configured: configuration.dashboard.secureCookies)))
+                secure: secureCookies(request)))
         return response
     }
 
@@ -69,7 +69,7 @@ extension Gateway {
         var response = redirectHome()
         response.setCookie(
             DashboardSession.expiredCookie(
-                secure: DashboardOrigin.isTLS(request, configured: configuration.dashboard.secureCookies)))
+                secure: secureCookies(request)))
         return response
     }
 
@@ -141,6 +141,13 @@ extension Gateway {
     }
 
     // MARK: Helpers
+
+    /// `Secure` cookies when the client reached us over TLS: served by us (`TLS_CERT_FILE`), declared
+    /// (`DASHBOARD_SECURE_COOKIES`), or said by a proxy (`X-Forwarded-Proto: https`).
+    private func secureCookies(_ request: Request) -> Bool {
+        DashboardOrigin.isTLS(
+            request, configured: configuration.dashboard.secureCookies || configuration.tlsCertificateFile != nil)
+    }
 
     /// The request's session when the database knows it and it has not expired.
     func liveDashboardSession(_ request: Request) async throws -> DashboardSession? {
