@@ -305,8 +305,8 @@ struct RawConnection: Sendable {
         try await channel.channel.close()
     }
 
-    /// Sends `prefix`, then `byte` every `interval`, `count` times, until the server closes the connection;
-    /// returns whatever the server sent.
+    /// Sends `prefix`, then `byte` every `interval`, `count` times, until the server closes the connection (or,
+    /// when it does not, until the last byte is sent); returns whatever the server sent.
     func dribbleUntilClosed(prefix: String, byte: String, every interval: Duration, for count: Int) async throws -> [UInt8] {
         try await channel.executeThenClose { inbound, outbound in
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -316,6 +316,9 @@ struct RawConnection: Sendable {
                         try await Task.sleep(for: interval)
                         try await outbound.write(ByteBuffer(string: byte))
                     }
+                    // The server kept the connection through all of it: end it here, so that the caller sees how
+                    // long that took instead of waiting forever.
+                    try? await channel.channel.close()
                 }
                 var received: [UInt8] = []
                 do {

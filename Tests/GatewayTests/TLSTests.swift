@@ -140,6 +140,33 @@ import Testing
         }
     }
 
+    @Test func aConnectionThatNeverFinishesItsTLSHandshake_isClosedAfterTheIdleTimeout() async throws {
+        let certificate = try SelfSigned.make()
+        defer { try? FileManager.default.removeItem(at: certificate.folder) }
+        try await F.run(.ahc(.https), gateway: {
+            $0.tlsCertificateFile = certificate.certificate
+            $0.tlsKeyFile = certificate.key
+            $0.idleTimeout = .seconds(1)
+        }) { f in
+            let connection = try await RawConnection.open(port: try #require(f.client.port))
+            let start = ContinuousClock.now
+            // Not a byte of a ClientHello: without a deadline of its own, the handshake would wait forever.
+            _ = try await connection.dribbleUntilClosed(prefix: "", byte: "", every: .milliseconds(100), for: 60)
+            let elapsed = ContinuousClock.now - start
+            #expect(elapsed >= .milliseconds(900) && elapsed < .seconds(4), "closed after \(elapsed)")
+        }
+    }
+
+    @Test func anUnreadableCertificateOrKey_stopsTheStart() throws {
+        var configuration = GatewayConfiguration(apiKey: F.apiKey)
+        configuration.tlsCertificateFile = "/nonexistent/cert.pem"
+        configuration.tlsKeyFile = "/nonexistent/key.pem"
+        #expect(throws: GatewayError.self) { try Gateway.serverBuilder(for: configuration) }
+        configuration.tlsCertificateFile = nil
+        configuration.tlsKeyFile = nil
+        #expect(throws: Never.self) { try Gateway.serverBuilder(for: configuration) }
+    }
+
     @Test func halfATLSConfiguration_isRefusedAtStartUp() {
         var configuration = GatewayConfiguration(apiKey: F.apiKey)
         configuration.tlsCertificateFile = "/nonexistent/cert.pem"

@@ -1,6 +1,5 @@
 public import HummingbirdCore
 import HummingbirdHTTP2
-import HummingbirdTLS
 import NIOCore
 import NIOSSL
 
@@ -11,6 +10,11 @@ extension Gateway {
     ///
     /// Reads the PEM files once (at start-up, before any request), so a bad file stops the start, not a request.
     public func serverBuilder() throws -> HTTPServerBuilder {
+        try Self.serverBuilder(for: configuration)
+    }
+
+    /// ``serverBuilder()`` for `configuration`, without a gateway (start-up checks and tests).
+    public static func serverBuilder(for configuration: GatewayConfiguration) throws -> HTTPServerBuilder {
         let http1 = HTTP1Channel.Configuration(idleTimeout: TimeAmount(configuration.idleTimeout))
         guard let certificateFile = configuration.tlsCertificateFile, let keyFile = configuration.tlsKeyFile else {
             return .http1(configuration: http1)
@@ -30,10 +34,16 @@ extension Gateway {
         guard !chain.isEmpty else { throw GatewayError(.badRequest, "TLS_CERT_FILE holds no certificate") }
         var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
         tls.minimumTLSVersion = .tlsv12
-        // HTTP/2 connections are idle when no stream is open; each stream has the HTTP/1 timeouts.
-        return try .http2Upgrade(
-            tlsConfiguration: tls,
-            configuration: .init(idleTimeout: configuration.idleTimeout, streamConfiguration: http1))
+        let server = tls
+        let deadline = TimeAmount(configuration.idleTimeout)
+        // HTTP/2 connections are idle when no stream is open; each stream has the HTTP/1 timeouts. Until the
+        // handshake is done neither applies: the handshake gets the same time of its own.
+        let http2 = HTTP2UpgradeChannel.Configuration(idleTimeout: configuration.idleTimeout, streamConfiguration: http1)
+        return HTTPServerBuilder { responder in
+            TLSHandshakeDeadline(
+                base: try HTTP2UpgradeChannel(tlsConfiguration: server, configuration: http2, responder: responder),
+                deadline: deadline)
+        }
     }
 }
 
