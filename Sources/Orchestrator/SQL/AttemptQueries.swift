@@ -223,46 +223,51 @@ extension Orchestrator {
     }
 
     private func finish(build id: String, attempt: Int, status: BuildStatus, message: String?, result: ResultFile?) async throws {
-        try await transaction { connection in
+        // One statement is atomic on its own: no BEGIN/COMMIT round trips around it.
+        try await client.withConnection { connection in
             try await finish(connection, build: id, attempt: attempt, status: status, message: message, result: result)
         }
     }
 
+    /// Finishes the attempt in one statement (one round trip): the build, its holder's counters, the attempt's end,
+    /// the log line and the change notification; refused unless `attempt` is the build's live attempt.
     private func finish(
         _ connection: PostgresConnection, build id: String, attempt: Int, status: BuildStatus, message: String?,
         result: ResultFile?
     ) async throws {
-        do {
-            let rows = try await connection.query(
-                """
+        let completed = status == .completed ? 1 : 0
+        let level = status == .completed ? LogLevel.info : .error
+        let line = status == .completed ? "Build completed" : "Build failed: \(message ?? "Build failed")"
+        let rows = try await connection.query(
+            """
+            WITH done AS (
                 UPDATE builds SET status = \(status.rawValue)::build_status, completed_at = now(),
                        error_message = \(message), lease_expires_at = NULL, otp_digest = NULL, otp_expires_at = NULL,
                        result_size = coalesce(\(result?.size), result_size),
                        result_sha256 = coalesce(\(result?.sha256), result_sha256)
                 WHERE id = \(id) AND attempt = \(attempt) AND status IN ('assigned', 'building')
-                RETURNING worker_id, extract(epoch FROM completed_at - started_at)::double precision
-                """,
-                logger: logger
-            )
-            var worker: String?
-            var ranFor: Double?
-            for try await (holder, seconds) in rows.decode((String, Double?).self) { (worker, ranFor) = (holder, seconds) }
-            guard let worker else { throw try await refusal(build: id, attempt: attempt) }
-            OrchestratorMetrics.buildFinished(status: status, ranFor: ranFor)
-            let completed = status == .completed ? 1 : 0
-            try await connection.query(
-                """
+                RETURNING worker_id, extract(epoch FROM completed_at - started_at)::double precision AS ran_for
+            ), holder AS (
                 UPDATE workers SET last_seen_at = now(), builds_completed = builds_completed + \(completed),
                        builds_failed = builds_failed + \(1 - completed)
-                WHERE id = \(worker)
-                """,
-                logger: logger
+                WHERE id = (SELECT worker_id FROM done)
+            ), ended AS (
+                UPDATE build_attempts SET ended_at = now(), end_reason = \(status.rawValue)
+                WHERE build_id = \(id) AND attempt = \(attempt) AND ended_at IS NULL AND EXISTS (SELECT FROM done)
+            ), log_line AS (
+                INSERT INTO build_logs (build_id, logged_at, level, message)
+                SELECT \(id), clock_timestamp(), \(level.rawValue), \(line) FROM done
             )
-            try await endAttempt(connection, build: id, attempt: attempt, reason: status.rawValue)
-            let line = status == .completed ? "Build completed" : "Build failed: \(message ?? "Build failed")"
-            try await appendLog(connection, build: id, level: status == .completed ? .info : .error, line)
-            try await notifyChange(connection)
-        }
+            SELECT worker_id, ran_for, pg_notify(\(configuration.notificationChannel), 'changed')::text IS NOT NULL
+            FROM done
+            """,
+            logger: logger
+        )
+        var finished = false
+        var ranFor: Double?
+        for try await (_, seconds, _) in rows.decode((String, Double?, Bool).self) { (finished, ranFor) = (true, seconds) }
+        guard finished else { throw try await refusal(build: id, attempt: attempt) }
+        OrchestratorMetrics.buildFinished(status: status, ranFor: ranFor)
     }
 
     /// The worker gives the build back: it returns to the queue at once.

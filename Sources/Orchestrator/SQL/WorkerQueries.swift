@@ -127,50 +127,50 @@ extension Orchestrator {
             guard seen == 1 else { throw OrchestratorError(.workerNotFound) }
             let otp = ByteBuffer(bytes: request.otpDigest)
             let otpTTL = configuration.otpTTL.secondsValue
-            let held = try await connection.query(
+            // One statement (one round trip) for the rest: the held build with a fresh OTP, or else a claim with its
+            // attempt row, log line and notification. The worker row locked above keeps a second poll of this
+            // worker out until we commit, so the held check below cannot miss a build that poll claims.
+            let rows = try await connection.query(
                 """
-                UPDATE builds SET otp_digest = \(otp), otp_expires_at = now() + \(otpTTL) * interval '1 second'
-                WHERE id = (SELECT id FROM builds WHERE worker_id = \(request.workerID)
-                            AND status IN ('assigned', 'building') ORDER BY started_at LIMIT 1)
-                RETURNING id, platform, certs_state = 'sealed', submitted_at, attempt
-                """,
-                logger: logger
-            )
-            for try await job in held.decode((String, String, Bool, Date, Int).self) {
-                return AssignedJob(buildID: job.0, platform: job.1, hasCerts: job.2, submittedAt: job.3, attempt: job.4)
-            }
-            let claimed = try await connection.query(
-                """
-                UPDATE builds SET status = 'assigned', worker_id = \(request.workerID), attempt = attempt + 1,
-                       started_at = now(), first_heartbeat_at = NULL, vm_ready_at = NULL,
-                       lease_expires_at = now() + \(configuration.assignmentLease.secondsValue) * interval '1 second',
-                       otp_digest = \(otp), otp_expires_at = now() + \(otpTTL) * interval '1 second'
-                WHERE id = (
-                    SELECT id FROM builds
-                    WHERE status = 'pending'
-                      AND (\(request.platforms)::text[] IS NULL OR platform = ANY(\(request.platforms)::text[]))
-                      AND (NOT \(request.onlyIOSWithCerts) OR (platform = 'ios' AND certs_state = 'sealed'))
-                    ORDER BY queued_at, id
-                    LIMIT 1
-                    FOR UPDATE SKIP LOCKED)
-                RETURNING id, platform, certs_state = 'sealed', submitted_at, attempt
-                """,
-                logger: logger
-            )
-            for try await job in claimed.decode((String, String, Bool, Date, Int).self) {
-                try await connection.query(
-                    """
+                WITH held AS (
+                    UPDATE builds SET otp_digest = \(otp), otp_expires_at = now() + \(otpTTL) * interval '1 second'
+                    WHERE id = (SELECT id FROM builds WHERE worker_id = \(request.workerID)
+                                AND status IN ('assigned', 'building') ORDER BY started_at LIMIT 1)
+                    RETURNING id, platform, certs_state = 'sealed' AS sealed, submitted_at, attempt
+                ), claimed AS (
+                    UPDATE builds SET status = 'assigned', worker_id = \(request.workerID), attempt = attempt + 1,
+                           started_at = now(), first_heartbeat_at = NULL, vm_ready_at = NULL,
+                           lease_expires_at = now() + \(configuration.assignmentLease.secondsValue) * interval '1 second',
+                           otp_digest = \(otp), otp_expires_at = now() + \(otpTTL) * interval '1 second'
+                    WHERE NOT EXISTS (SELECT FROM held) AND id = (
+                        SELECT id FROM builds
+                        WHERE status = 'pending'
+                          AND (\(request.platforms)::text[] IS NULL OR platform = ANY(\(request.platforms)::text[]))
+                          AND (NOT \(request.onlyIOSWithCerts) OR (platform = 'ios' AND certs_state = 'sealed'))
+                        ORDER BY queued_at, id
+                        LIMIT 1
+                        FOR UPDATE SKIP LOCKED)
+                    RETURNING id, platform, certs_state = 'sealed' AS sealed, submitted_at, attempt
+                ), attempt_row AS (
                     INSERT INTO build_attempts (build_id, attempt, worker_id, assigned_at)
-                    VALUES (\(job.0), \(job.4), \(request.workerID), now())
-                    """,
-                    logger: logger
+                    SELECT id, attempt, \(request.workerID), now() FROM claimed
+                ), log_line AS (
+                    INSERT INTO build_logs (build_id, logged_at, level, message)
+                    SELECT id, clock_timestamp(), 'info',
+                           'Build assigned to worker ' || \(request.workerID)::text || ' (attempt ' || attempt || ')'
+                    FROM claimed
                 )
-                try await appendLog(
-                    connection, build: job.0, "Build assigned to worker \(request.workerID) (attempt \(job.4))")
-                try await notifyChange(connection)
+                SELECT id, platform, sealed, submitted_at, attempt, false FROM held
+                UNION ALL
+                SELECT id, platform, sealed, submitted_at, attempt,
+                       pg_notify(\(configuration.notificationChannel), 'changed')::text IS NOT NULL FROM claimed
+                """,
+                logger: logger
+            )
+            for try await job in rows.decode((String, String, Bool, Date, Int, Bool).self) {
                 // A re-queued build keeps its queued_at, the submission time: only first attempts say how long
                 // a build waited in the queue.
-                if job.4 == 1 { OrchestratorMetrics.firstAssignment(after: Date().timeIntervalSince(job.3)) }
+                if job.5, job.4 == 1 { OrchestratorMetrics.firstAssignment(after: Date().timeIntervalSince(job.3)) }
                 return AssignedJob(buildID: job.0, platform: job.1, hasCerts: job.2, submittedAt: job.3, attempt: job.4)
             }
             return nil
