@@ -130,13 +130,19 @@ struct AssignCommand: AsyncParsableCommand {
     @Option(help: "The ?wait= of each poll, in seconds (a poll that finds the queue empty ends the worker).")
     var wait: Int = 1
     @Flag(inversion: .prefixedNo, help: "Check every build through the API afterwards.") var verify = true
+    @Option(name: .customLong("ready-file"), help: "Created when the queue is submitted and the workers registered.")
+    var readyFile: String?
+    @Option(name: .customLong("start-delay-ms"), help: "Pause between --ready-file and the first poll (time to attach a profiler).")
+    var startDelayMs: Int = 0
+    @Option(name: .customLong("done-file"), help: "Created when the last worker has stopped, before the check through the API.")
+    var doneFile: String?
 
     func validate() throws {
         guard (1...5000).contains(workers), (1...200_000).contains(builds) else {
             throw ValidationError("--workers must be 1-5000 and --builds 1-200000")
         }
-        guard (1...16).contains(submitConcurrency), (0...60).contains(wait) else {
-            throw ValidationError("--submit-concurrency must be 1-16 and --wait 0-60")
+        guard (1...16).contains(submitConcurrency), (0...60).contains(wait), (0...60_000).contains(startDelayMs) else {
+            throw ValidationError("--submit-concurrency must be 1-16, --wait 0-60 and --start-delay-ms 0-60000")
         }
     }
 
@@ -160,11 +166,14 @@ struct AssignCommand: AsyncParsableCommand {
 
     func run() async throws {
         let (workers, builds, wait, submitConcurrency, verify) = (workers, builds, wait, submitConcurrency, verify)
+        let (readyFile, doneFile, startDelay) = (readyFile, doneFile, Duration.milliseconds(startDelayMs))
         let result = try await connection.withClients(connections: workers + 32) { clients in
             note("assign: submitting \(builds) builds")
             let (ids, submitSeconds) = try await RunSteps.submitQueue(clients[0], count: builds, concurrency: submitConcurrency)
             note("assign: \(builds) builds in \(rounded(submitSeconds, 2)) s; registering \(workers) workers on \(clients.count) controller(s)")
             let registered = try await RunSteps.register(clients, count: workers, prefix: "assign")
+            if let readyFile { FileManager.default.createFile(atPath: readyFile, contents: Data("ready\n".utf8)) }
+            try await Task.sleep(for: startDelay)
             let started = ContinuousClock.now
             let outcome = await RunSteps.runWorkers(registered, clients) { client, worker in
                 var worker = worker
@@ -189,6 +198,7 @@ struct AssignCommand: AsyncParsableCommand {
                 return outcome
             }
             let seconds = ((outcome.lastAssignment ?? ContinuousClock.now) - started).seconds
+            if let doneFile { FileManager.default.createFile(atPath: doneFile, contents: Data("done\n".utf8)) }
             let expected = Set(ids)
             var verdict: RunSteps.Verdict?
             if verify {
