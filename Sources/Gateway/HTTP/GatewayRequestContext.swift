@@ -11,6 +11,7 @@ public struct GatewayRequestContext: RequestContext, RemoteAddressRequestContext
     /// Empty until ``RequestIDMiddleware`` has run.
     public var requestID: String = ""
 
+    /// Made by Hummingbird for each request, from its channel (for the peer's address) and logger.
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.remoteAddress = source.channel.remoteAddress
