@@ -172,7 +172,8 @@ extension Gateway {
         let id = context.parameters.get("id").flatMap { WorkerID($0)?.rawValue } ?? ""
         let count = try await orchestrator.revoke(worker: id)
         if count > 0 { queueSignal.signal() }
-        logger.notice("worker revoked", metadata: ["worker_id": "\(id)", "builds_reassigned": "\(count)"])
+        // The request's logger: the line carries the request id, beside the route's `revocation` security line.
+        context.logger.notice("worker revoked", metadata: ["worker_id": "\(id)", "builds_reassigned": "\(count)"])
         return .json(["success": true, "builds_reassigned": .int(count)])
     }
 
