@@ -25,9 +25,10 @@
 #    third (DAV `PUT` into a temp folder, the same folder served statically, sendfile on);
 # 3. streaming (benchmarks/bench.py): a file of BENCH_SIZE_MIB MiB uploaded to and downloaded from both servers
 #    with curl, BENCH_REPS times each, the controller's RSS sampled every 50 ms; `perf record` of one more of each;
-# 4. assignment, end to end, idle (benchmarks/load.py with fac-loadgen; pgbench with benchmarks/claim.pgbench as
-#    the assignment baseline, alternating with the controller at each concurrency);
-# 5. scaling: a second controller on the same database, the assignment run spread over both;
+# 4. assignment and end to end (benchmarks/load.py with fac-loadgen; pgbench with benchmarks/claim.pgbench as the
+#    assignment baseline, alternating with the controller at each concurrency);
+# 5. a second, fresh controller on the same database: 1,000 idle long-polls on it, then the assignment run spread
+#    over both controllers;
 # 6. writes the generated section of docs/benchmarks.md.
 # Everything it started (controllers, nginx, PostgreSQL, samplers) is stopped on exit, however it ends.
 set -euo pipefail
@@ -231,20 +232,28 @@ BENCH_PGBENCH="$(command -v pgbench || echo "$(pg_bindir)/pgbench")"
 BENCH_PSQL="$(command -v psql || echo "$(pg_bindir)/psql")"
 export BENCH_PGBENCH BENCH_PSQL
 single_parts=""
-for p in assign e2e idle; do part "$p" && single_parts="$single_parts,$p"; done
+for p in assign e2e; do part "$p" && single_parts="$single_parts,$p"; done
 if [ -n "$single_parts" ]; then
-    section "Assignment, end to end, idle (${single_parts#,})"
+    section "Assignment and end to end (${single_parts#,})"
     BENCH_LOAD_PARTS="${single_parts#,}" timeout "${BENCH_TIMEOUT:-1200}" python3 "$BENCH_DIR/load.py" single
 fi
 
-if part scaling; then
-    section "Scaling: a second controller on the same database"
+if part idle || part scaling; then
+    # A fresh process: the idle part measures what 1,000 long-polls cost, not what 1 GiB transfers left behind.
+    section "A second controller on the same database"
     CONTROLLER_B_PORT="$(free_port)"
     CONTROLLER_B_PID="$(start_controller "$CONTROLLER_B_PORT" "$WORK/controller-b.log")"
     wait_http "http://127.0.0.1:$CONTROLLER_B_PORT/health" 60 || die "the second controller did not answer /health"
     info "pid $CONTROLLER_B_PID on 127.0.0.1:$CONTROLLER_B_PORT"
-    BENCH_CONTROLLER_B_URL="http://127.0.0.1:$CONTROLLER_B_PORT" BENCH_CONTROLLER_B_PID="$CONTROLLER_B_PID" \
+    export BENCH_CONTROLLER_B_URL="http://127.0.0.1:$CONTROLLER_B_PORT" BENCH_CONTROLLER_B_PID="$CONTROLLER_B_PID"
+    if part idle; then
+        section "Idle: ${BENCH_IDLE_WORKERS:-1000} long-polls on the fresh controller"
+        timeout "${BENCH_TIMEOUT:-1200}" python3 "$BENCH_DIR/load.py" idle
+    fi
+    if part scaling; then
+        section "Scaling: the assignment run over both controllers"
         timeout "${BENCH_TIMEOUT:-1200}" python3 "$BENCH_DIR/load.py" scaling
+    fi
 fi
 
 section "Report"
