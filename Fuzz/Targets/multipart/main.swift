@@ -4,6 +4,7 @@
 // accepts the body are the same however the body is chunked (every split point of short bodies, byte by byte,
 // and pseudo-random chunkings); no part holds more bytes than the body; the parser hands body bytes on as they
 // arrive (a body callback never carries more than one chunk plus a held-back boundary prefix).
+import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
@@ -108,8 +109,12 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ count: Int) -> Int32 {
     }
     let contentType = String(decoding: bytes[..<newline], as: UTF8.self)
     let body = Array(bytes[(newline + 1)...])
-    let (name, _) = MultipartReader.parseDisposition(String(decoding: body.prefix(200), as: UTF8.self))
-    if let name { check(!name.hasPrefix("\"") || name.count == 1 || !name.hasSuffix("\""), "quotes kept around \(name)") }
+    _ = MultipartReader.parseDisposition(String(decoding: body.prefix(200), as: UTF8.self))
+    // Any text, quoted and escaped as a client would, comes back exactly, beside a filename.
+    let text = String(decoding: body.prefix(64), as: UTF8.self)
+    let quoted = "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+    let parsed = MultipartReader.parseDisposition("form-data; name=\(quoted); filename=\(quoted)")
+    check(parsed.name == text && parsed.filename == text, "quoted name \(quoted.debugDescription) read as \(String(describing: parsed))")
 
     // The parser alone, split at every point of a short body: the same bytes per part every time.
     var head = HTTPRequest(method: .post, scheme: "http", authority: "fuzz", path: "/")

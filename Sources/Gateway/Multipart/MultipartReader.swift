@@ -85,16 +85,54 @@ enum MultipartReader {
     }
 
     /// `form-data; name="source"; filename="project.tar.gz"` → ("source", "project.tar.gz").
+    ///
+    /// Parameter values are tokens or quoted strings (RFC 9110 §5.6.4: a backslash escapes the next character, so
+    /// `filename="a \"b\".zip"` is `a "b".zip` and `filename="x;y.zip"` keeps its `;`). Whatever follows a
+    /// quoted string up to the next `;` is ignored; an unterminated quoted string runs to the end.
+    ///
+    /// It works on UTF-8 bytes, not characters: a quote followed by a combining mark is still a quote.
     static func parseDisposition(_ value: String) -> (name: String?, filename: String?) {
+        let semicolon = UInt8(ascii: ";"), equals = UInt8(ascii: "="), quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\")
+        let blank: (UInt8) -> Bool = { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
+        let bytes = Array(value.utf8)
         var name: String?
         var filename: String?
-        for parameter in value.split(separator: ";").dropFirst() {
-            let pair = parameter.split(separator: "=", maxSplits: 1)
-            guard pair.count == 2 else { continue }
-            let key = pair[0].trimmingCharacters(in: .whitespaces).lowercased()
-            var text = pair[1].trimmingCharacters(in: .whitespaces)
-            if text.hasPrefix("\""), text.hasSuffix("\""), text.count >= 2 { text = String(text.dropFirst().dropLast()) }
-            if key == "name" { name = text } else if key == "filename" { filename = text }
+        guard var index = bytes.firstIndex(of: semicolon).map({ $0 + 1 }) else { return (nil, nil) }
+        while index < bytes.count {
+            while index < bytes.count, blank(bytes[index]) { index += 1 }
+            var keyEnd = index
+            while keyEnd < bytes.count, bytes[keyEnd] != equals, bytes[keyEnd] != semicolon { keyEnd += 1 }
+            guard keyEnd < bytes.count, bytes[keyEnd] == equals else {
+                index = keyEnd + 1  // a parameter without a value: skip it
+                continue
+            }
+            var key = bytes[index..<keyEnd]
+            while let last = key.last, blank(last) { key = key.dropLast() }
+            index = keyEnd + 1
+            while index < bytes.count, blank(bytes[index]) { index += 1 }
+            var text: [UInt8] = []
+            if index < bytes.count, bytes[index] == quote {
+                index += 1
+                while index < bytes.count, bytes[index] != quote {
+                    if bytes[index] == backslash, index + 1 < bytes.count { index += 1 }
+                    text.append(bytes[index])
+                    index += 1
+                }
+                // Past the closing quote, then whatever is left of this parameter.
+                while index < bytes.count, bytes[index] != semicolon { index += 1 }
+            } else {
+                while index < bytes.count, bytes[index] != semicolon {
+                    text.append(bytes[index])
+                    index += 1
+                }
+                while let last = text.last, blank(last) { text.removeLast() }
+            }
+            index += 1
+            switch String(decoding: key, as: UTF8.self).lowercased() {
+            case "name": name = String(decoding: text, as: UTF8.self)
+            case "filename": filename = String(decoding: text, as: UTF8.self)
+            default: break
+            }
         }
         return (name, filename)
     }
