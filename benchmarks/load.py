@@ -288,7 +288,7 @@ def perf_profile(label, pid, run, limit=1.5):
     out = os.path.join(WORK, f"perf-{label}.data")
     rec = subprocess.Popen(["perf", "record", "-F", "499", "-g", "-p", str(pid), "-o", out],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(0.5)
+    time.sleep(0.5)  # perf needs a moment to attach
     try:
         run()
     finally:
@@ -345,14 +345,22 @@ def part_assignment(results):
         rows.append({"workers": level, "controller": ctrl, "pgbench": base, "clamped": clients != level})
         results["assignment"] = rows
         save_results(results)
-    if PROFILE:
+    if PROFILE and shutil.which("perf"):
         level = 100 if 100 in LEVELS else LEVELS[0]
-        holder = {}
-        log(f"perf record of the controller: assignment with {level} workers")
-        # The deep queue first (submissions are not what is profiled), then the claims.
-        holder["profile"] = perf_profile("assign", CTRL_A_PID, lambda: holder.update(
-            run=loadgen("assign", "--workers", level, "--builds", ASSIGN_BUILDS, "--no-verify")))
-        results["assignment_profile"] = {"workers": level, **(holder.get("profile") or {})}
+        log(f"perf record of the controller: assignment with {level} workers (the claims only)")
+        ready = os.path.join(WORK, "profile.ready")
+        # The deep queue is submitted first; perf attaches at the ready file, during the start delay.
+        proc = subprocess.Popen([LOADGEN, "assign", "--url", CTRL_A, "--workers", str(level), "--builds",
+                                 str(ASSIGN_BUILDS), "--no-verify", "--ready-file", ready, "--start-delay-ms", "1000"],
+                                env=dict(ENV, CONTROLLER_API_KEY=API_KEY), stdout=subprocess.DEVNULL)
+
+        def claims():
+            proc.wait(timeout=900)
+
+        while not os.path.exists(ready) and proc.poll() is None:
+            time.sleep(0.05)
+        profile = perf_profile("assign", CTRL_A_PID, claims)
+        results["assignment_profile"] = {"workers": level, **(profile or {})}
         save_results(results)
 
 
@@ -535,7 +543,7 @@ def section(results, streaming_doc):
         o.append("")
     prof = results.get("assignment_profile")
     if prof and prof.get("symbols"):
-        o.append(f"Profile of the controller during an assignment run with {prof['workers']} workers "
+        o.append(f"Profile of the controller during the claims of an assignment run with {prof['workers']} workers "
                  "(`perf record -F 499 -g`, flat; by binary, then symbols ≥ 1.5 %):")
         o.append("")
         o.append("```")
