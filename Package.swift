@@ -28,7 +28,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
-        // Test-only: an HTTPS client that trusts the TLS test's own certificate (TLSTests).
+        // The load generator (fac-loadgen), and the TLS test's HTTPS client that trusts only its own certificate.
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         // The load generator's latency percentiles.
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
