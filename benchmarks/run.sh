@@ -149,7 +149,8 @@ start_controller() {
         export CONTROLLER_API_KEY="$API_KEY" VAULT_MASTER_KEY="$VAULT_KEY"
         export STORAGE_ROOT="$WORK/storage" HOST=127.0.0.1 PORT="$1"
         export MAX_RESULT_BYTES=$((4 * 1024 * 1024 * 1024)) LOG_LEVEL=warning
-        exec "$BIN" serve
+        # As scripts/up.sh serves it (see the Download finding in docs/benchmarks.md).
+        MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}" exec "$BIN" serve
     ) >"$2" 2>&1 &
     echo $!
 }

@@ -110,5 +110,9 @@ section "Building (swift build -c release --scratch-path .build-release --produc
 swift build -c release --scratch-path .build-release --product free-agent-controller
 bin_path="$(swift build -c release --scratch-path .build-release --show-bin-path)"
 
+# glibc gives every thread that allocates its own arena and keeps what is freed there: file batches read on the
+# thread pool and freed on the event loops then linger as RSS (see docs/benchmarks.md, "Download"). Two arenas keep
+# a 1 GiB download's peak and the idle RSS down; a value you set yourself wins.
+export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"
 section "Serving on port $PORT (Ctrl-C stops the server; the database keeps running)"
 exec "$bin_path/free-agent-controller" serve
