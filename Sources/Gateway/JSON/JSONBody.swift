@@ -1,4 +1,5 @@
 import Foundation
+import Identifiers
 import Hummingbird
 import NIOCore
 
@@ -34,24 +35,7 @@ enum JSONBody {
 
     /// `true` when brackets nest no deeper than ``maxDepth`` (strings are skipped).
     static func depthIsBounded(_ bytes: [UInt8]) -> Bool {
-        var depth = 0
-        var inString = false
-        var escaped = false
-        for byte in bytes {
-            if inString {
-                if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") { inString = false }
-                continue
-            }
-            switch byte {
-            case UInt8(ascii: "\""): inString = true
-            case UInt8(ascii: "["), UInt8(ascii: "{"):
-                depth += 1
-                if depth > maxDepth { return false }
-            case UInt8(ascii: "]"), UInt8(ascii: "}"): depth -= 1
-            default: break
-            }
-        }
-        return true
+        JSONNesting.isBounded(bytes, maxDepth: maxDepth)
     }
 }
 

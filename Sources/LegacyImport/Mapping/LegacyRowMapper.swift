@@ -254,7 +254,7 @@ private struct Row {
     func json(_ index: Int, object: Bool) throws -> String {
         let text = try text(index)
         let invalid = reject(.invalidJSON(column: name(index)))
-        guard JSONDepth.isBounded(text.utf8, maxDepth: LegacyRowMapper.maxJSONDepth),
+        guard JSONNesting.isBounded(text.utf8, maxDepth: LegacyRowMapper.maxJSONDepth),
             let parsed = try? JSONSerialization.jsonObject(with: Data(text.utf8)),
             object ? parsed is [String: Any] : parsed is [Any],
             JSONSerialization.isValidJSONObject(parsed),
@@ -263,29 +263,5 @@ private struct Row {
         let canonical = String(decoding: data, as: UTF8.self)
         guard !canonical.contains("\\u0000") else { throw invalid }
         return canonical
-    }
-}
-
-/// Nesting depth of JSON text, counted outside strings: bounds the recursion of the parser that follows.
-enum JSONDepth {
-    static func isBounded(_ bytes: String.UTF8View, maxDepth: Int) -> Bool {
-        var depth = 0
-        var inString = false
-        var escaped = false
-        for byte in bytes {
-            if inString {
-                if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") { inString = false }
-                continue
-            }
-            switch byte {
-            case UInt8(ascii: "\""): inString = true
-            case UInt8(ascii: "["), UInt8(ascii: "{"):
-                depth += 1
-                if depth > maxDepth { return false }
-            case UInt8(ascii: "]"), UInt8(ascii: "}"): depth -= 1
-            default: break
-            }
-        }
-        return true
     }
 }
