@@ -235,26 +235,19 @@ extension Orchestrator {
     public func importLegacyLogLines(
         buildIDs: [String], timestampsMs: [Int64], levels: [String], messages: [String], table: String, lastRowID: Int64
     ) async throws -> Int {
-        try await transaction { connection in
-            let rows = try await connection.query(
-                """
-                WITH inserted AS (
-                    INSERT INTO build_logs (build_id, logged_at, level, message)
-                    SELECT u.build_id, 'epoch'::timestamptz + u.ms * interval '1 millisecond', u.level, u.message
-                    FROM unnest(\(buildIDs)::text[], \(timestampsMs)::int8[], \(levels)::text[], \(messages)::text[])
-                         WITH ORDINALITY AS u(build_id, ms, level, message, ord)
-                    WHERE EXISTS (SELECT 1 FROM legacy_import_builds i WHERE i.build_id = u.build_id)
-                    ORDER BY u.ord
-                    RETURNING 1)
-                SELECT count(*) FROM inserted
-                """,
-                logger: logger
-            )
-            var count = 0
-            for try await inserted in rows.decode(Int.self) { count = inserted }
-            try await moveLegacyCursor(connection, table: table, to: lastRowID)
-            return count
-        }
+        try await insertPageCounting(
+            """
+            WITH inserted AS (
+                INSERT INTO build_logs (build_id, logged_at, level, message)
+                SELECT u.build_id, 'epoch'::timestamptz + u.ms * interval '1 millisecond', u.level, u.message
+                FROM unnest(\(buildIDs)::text[], \(timestampsMs)::int8[], \(levels)::text[], \(messages)::text[])
+                     WITH ORDINALITY AS u(build_id, ms, level, message, ord)
+                WHERE EXISTS (SELECT 1 FROM legacy_import_builds i WHERE i.build_id = u.build_id)
+                ORDER BY u.ord
+                RETURNING 1)
+            SELECT count(*) FROM inserted
+            """,
+            table: table, lastRowID: lastRowID)
     }
 
     /// Appends CPU samples, only for builds this import created, and moves the cursor; returns how many.
@@ -262,21 +255,26 @@ extension Orchestrator {
         buildIDs: [String], timestampsMs: [Int64], cpuPercent: [Double], memoryMB: [Double], table: String,
         lastRowID: Int64
     ) async throws -> Int {
+        try await insertPageCounting(
+            """
+            WITH inserted AS (
+                INSERT INTO cpu_snapshots (build_id, taken_at, cpu_percent, memory_mb)
+                SELECT u.build_id, 'epoch'::timestamptz + u.ms * interval '1 millisecond', u.cpu, u.memory
+                FROM unnest(\(buildIDs)::text[], \(timestampsMs)::int8[], \(cpuPercent)::float8[], \(memoryMB)::float8[])
+                     WITH ORDINALITY AS u(build_id, ms, cpu, memory, ord)
+                WHERE EXISTS (SELECT 1 FROM legacy_import_builds i WHERE i.build_id = u.build_id)
+                ORDER BY u.ord
+                RETURNING 1)
+            SELECT count(*) FROM inserted
+            """,
+            table: table, lastRowID: lastRowID)
+    }
+
+    /// Runs one page's `INSERT … RETURNING` wrapped in `SELECT count(*)`, and moves the table's cursor past the page,
+    /// in one transaction; returns the count.
+    private func insertPageCounting(_ insert: PostgresQuery, table: String, lastRowID: Int64) async throws -> Int {
         try await transaction { connection in
-            let rows = try await connection.query(
-                """
-                WITH inserted AS (
-                    INSERT INTO cpu_snapshots (build_id, taken_at, cpu_percent, memory_mb)
-                    SELECT u.build_id, 'epoch'::timestamptz + u.ms * interval '1 millisecond', u.cpu, u.memory
-                    FROM unnest(\(buildIDs)::text[], \(timestampsMs)::int8[], \(cpuPercent)::float8[], \(memoryMB)::float8[])
-                         WITH ORDINALITY AS u(build_id, ms, cpu, memory, ord)
-                    WHERE EXISTS (SELECT 1 FROM legacy_import_builds i WHERE i.build_id = u.build_id)
-                    ORDER BY u.ord
-                    RETURNING 1)
-                SELECT count(*) FROM inserted
-                """,
-                logger: logger
-            )
+            let rows = try await connection.query(insert, logger: logger)
             var count = 0
             for try await inserted in rows.decode(Int.self) { count = inserted }
             try await moveLegacyCursor(connection, table: table, to: lastRowID)
