@@ -1,0 +1,108 @@
+import ArgumentParser
+import Foundation
+import Histogram
+
+struct AssignCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "assign",
+        abstract: "Claims per second and assignment latency: a deep queue, N workers polling, each build released at once.")
+
+    @OptionGroup var connection: ConnectionOptions
+    @Option(help: "Simulated workers.") var workers: Int = 10
+    @Option(help: "Builds submitted before the workers start (the deep queue).") var builds: Int = 1000
+    @Option(name: .customLong("submit-concurrency"), help: "Submissions in flight (the controller allows 16 per credential).")
+    var submitConcurrency: Int = 8
+    @Option(help: "The ?wait= of each poll, in seconds (a poll that finds the queue empty ends the worker).")
+    var wait: Int = 1
+    @Flag(inversion: .prefixedNo, help: "Check every build through the API afterwards.") var verify = true
+    @Option(name: .customLong("ready-file"), help: "Created when the queue is submitted and the workers registered.")
+    var readyFile: String?
+    @Option(name: .customLong("start-delay-ms"), help: "Pause between --ready-file and the first poll (time to attach a profiler).")
+    var startDelayMs: Int = 0
+    @Option(name: .customLong("done-file"), help: "Created when the last worker has stopped, before the check through the API.")
+    var doneFile: String?
+
+    func validate() throws {
+        guard (1...5000).contains(workers), (1...200_000).contains(builds) else {
+            throw ValidationError("--workers must be 1-5000 and --builds 1-200000")
+        }
+        guard (1...16).contains(submitConcurrency), (0...60).contains(wait), (0...60_000).contains(startDelayMs) else {
+            throw ValidationError("--submit-concurrency must be 1-16, --wait 0-60 and --start-delay-ms 0-60000")
+        }
+    }
+
+    struct Result: Codable {
+        var mode = "assign"
+        var controllers: Int
+        var workers: Int
+        var builds: Int
+        var submitSeconds: Double
+        var claims: Int
+        var seconds: Double
+        var claimsPerSecond: Double
+        var latencyMs: LatencySummary
+        var duplicated: Int
+        var missing: Int
+        var foreign: Int
+        var errors: Int
+        var firstError: String?
+        var verdict: RunSteps.Verdict?
+    }
+
+    func run() async throws {
+        let (workers, builds, wait, submitConcurrency, verify) = (workers, builds, wait, submitConcurrency, verify)
+        let (readyFile, doneFile, startDelay) = (readyFile, doneFile, Duration.milliseconds(startDelayMs))
+        let result = try await connection.withClients(connections: workers + 32) { clients in
+            note("assign: submitting \(builds) builds")
+            let (ids, submitSeconds) = try await RunSteps.submitQueue(clients[0], count: builds, concurrency: submitConcurrency)
+            note("assign: \(builds) builds in \(rounded(submitSeconds, 2)) s; registering \(workers) workers on \(clients.count) controller(s)")
+            let registered = try await RunSteps.register(clients, count: workers, prefix: "assign")
+            if let readyFile { FileManager.default.createFile(atPath: readyFile, contents: Data("ready\n".utf8)) }
+            try await Task.sleep(for: startDelay)
+            let started = ContinuousClock.now
+            let outcome = await RunSteps.runWorkers(registered, clients) { client, worker in
+                var worker = worker
+                var outcome = WorkerOutcome()
+                while !Task.isCancelled, outcome.errors < WorkerOutcome.errorLimit {
+                    do {
+                        let sent = ContinuousClock.now
+                        outcome.polls += 1
+                        // Nothing after `wait` seconds: the queue is drained, this worker is done.
+                        guard let job = try await client.poll(&worker, wait: wait) else { break }
+                        let received = ContinuousClock.now
+                        LatencySummary.record(received - sent, into: &outcome.latency)
+                        outcome.ledger.record(job.id)
+                        outcome.lastAssignment = received
+                        try await client.fail(worker, build: job.id)
+                        outcome.completed += 1
+                    } catch {
+                        outcome.failed(error)
+                        try? await Task.sleep(for: .milliseconds(50))
+                    }
+                }
+                return outcome
+            }
+            let seconds = ((outcome.lastAssignment ?? ContinuousClock.now) - started).seconds
+            if let doneFile { FileManager.default.createFile(atPath: doneFile, contents: Data("done\n".utf8)) }
+            let expected = Set(ids)
+            var verdict: RunSteps.Verdict?
+            if verify {
+                note("assign: checking \(ids.count) builds through the API")
+                verdict = try await RunSteps.verify(clients[0], builds: ids, status: "failed", countLogLines: false)
+            }
+            return Result(
+                controllers: clients.count, workers: workers, builds: builds, submitSeconds: rounded(submitSeconds, 2),
+                claims: outcome.ledger.total, seconds: rounded(seconds, 3),
+                claimsPerSecond: rounded(Double(outcome.ledger.total) / max(seconds, 1e-6)),
+                latencyMs: LatencySummary(outcome.latency), duplicated: outcome.ledger.duplicated.count,
+                missing: outcome.ledger.missing(from: ids).count, foreign: outcome.ledger.foreign(to: expected).count,
+                errors: outcome.errors, firstError: outcome.firstError, verdict: verdict)
+        }
+        try report(result, summary: [
+            "assign: \(result.workers) workers on \(result.controllers) controller(s), \(result.claims) claims in \(result.seconds) s = \(result.claimsPerSecond) claims/s",
+            "assignment latency: \(result.latencyMs.text)",
+            "duplicated \(result.duplicated), never assigned \(result.missing), foreign \(result.foreign), errors \(result.errors)"
+                + (result.firstError.map { " (first: \($0))" } ?? ""),
+        ] + (result.verdict.map { ["API check: \($0.ok ? "ok" : "FAILED") \($0)"] } ?? []))
+    }
+}
