@@ -51,10 +51,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
-
 if [ -n "${BENCH_BINARY:-}" ]; then
     BIN="$BENCH_BINARY"
 else

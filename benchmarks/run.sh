@@ -100,10 +100,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
-
 wait_http() { # wait_http URL SECONDS
     local url="$1" seconds="$2" i
     for ((i = 0; i < seconds * 10; i++)); do

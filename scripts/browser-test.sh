@@ -82,10 +82,6 @@ trap 'exit 143' TERM
 
 "$PSQL" -X -q -v ON_ERROR_STOP=1 "$ADMIN_URL" -c "CREATE DATABASE $DB" >/dev/null
 
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
-
 API_KEY="$(random_token 48)"
 VAULT_KEY="$(head -c 32 /dev/urandom | base64 -w0)"
 mkdir -p "$WORK/storage"

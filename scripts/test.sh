@@ -78,10 +78,6 @@ sweep_stale_clusters() {
     done
 }
 
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
-
 start_test_cluster() {
     local attempt port started
     for attempt in 1 2 3; do

@@ -89,6 +89,12 @@ ensure_dependencies() {
     fi
 }
 
+# free_port: a TCP port on 127.0.0.1 that was free a moment ago (another process may still take it first:
+# test.sh retries its cluster start for that reason).
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
 # random_token N : N characters from [A-Za-z0-9_-] (base64url alphabet), from /dev/urandom.
 random_token() {
     local n="$1" out=""
