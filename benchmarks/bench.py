@@ -20,6 +20,8 @@ import threading
 import time
 import zipfile
 
+from procstats import children, cpu_seconds
+
 ENV = os.environ
 WORK = ENV["BENCH_WORK"]
 SIZE = int(ENV.get("BENCH_SIZE_MIB", "1024")) * 1024 * 1024
@@ -35,7 +37,6 @@ DOC = ENV.get("BENCH_DOC", "")
 STREAMING_JSON = ENV.get("BENCH_STREAMING_JSON", "")
 BIN = ENV.get("BENCH_BIN", "")
 MIB = 1024 * 1024
-CLK = os.sysconf("SC_CLK_TCK")
 
 GOAL_RATIO = 0.70
 GOAL_RSS_MIB = 64
@@ -62,29 +63,6 @@ def reset_hwm(pid):
         return True
     except OSError:
         return False
-
-
-def children(pid):
-    out = []
-    for task in os.listdir(f"/proc/{pid}/task"):
-        try:
-            with open(f"/proc/{pid}/task/{task}/children") as f:
-                out += [int(x) for x in f.read().split()]
-        except OSError:
-            pass
-    return out
-
-
-def cpu_seconds(pids):
-    total = 0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
-        except OSError:
-            pass
-    return total / CLK
 
 
 class RSSSampler(threading.Thread):
