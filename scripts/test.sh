@@ -6,7 +6,8 @@
 #
 # 1. installs whatever is missing (Debian packages; see scripts/lib/common.sh),
 # 2. starts a fresh cluster in a temporary folder, on a free port, trust auth on 127.0.0.1,
-# 3. exports FAC_TEST_DATABASE_URL=postgres://fac_test@127.0.0.1:PORT/fac_test,
+# 3. exports FAC_TEST_DATABASE_URL=postgres://fac_test@127.0.0.1:PORT/fac_test, and starts moto's S3
+#    server (scripts/lib/moto.sh) with signature checking on, exporting FAC_TEST_S3_* for the S3 tests,
 # 4. runs `swift build --build-tests`, then `swift test "$@"`, then (whole runs only, or with
 #    FAC_BROWSER_TEST=1) scripts/browser-test.sh: the dashboard in headless Chromium, then (whole
 #    runs only) the contract check: the controller on a database of its own, and scripts/schemathesis.sh
@@ -16,7 +17,8 @@
 # 5. stops and deletes the cluster on exit (success, failure or Ctrl-C),
 # and exits with the first failure's exit code.
 #
-# Environment: FAC_TEST_DATABASE_URL, when already set, is used as is and no cluster is
+# Environment: FAC_TEST_S3_ENDPOINT (with the other FAC_TEST_S3_* of scripts/lib/moto.sh), when set, is
+# used as is and no moto server is started. FAC_TEST_DATABASE_URL, when already set, is used as is and no cluster is
 # started (point it at a database whose contents the tests may destroy). TMPDIR chooses where
 # the throwaway cluster lives. FAC_SKIP_SCHEMATHESIS=1 skips the contract check, which needs CREATEDB
 # on FAC_TEST_DATABASE_URL's role (the throwaway cluster's role has it) and installs schemathesis from
@@ -27,6 +29,8 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 # shellcheck source=scripts/lib/postgres.sh
 source "$FAC_ROOT/scripts/lib/postgres.sh"
+# shellcheck source=scripts/lib/moto.sh
+source "$FAC_ROOT/scripts/lib/moto.sh"
 
 cd "$FAC_ROOT"
 
@@ -36,11 +40,14 @@ TEST_PG_DIR=""
 CONTRACT_PID=""
 CONTRACT_DIR=""
 CONTRACT_DB=""
+MOTO_DIR=""
 
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM
     stop_contract_controller
+    moto_stop
+    if [ -n "$MOTO_DIR" ]; then rm -rf "$MOTO_DIR"; fi
     if [ -n "$TEST_PG_DIR" ] && [ -d "$TEST_PG_DIR" ]; then
         section "Removing the throwaway PostgreSQL cluster"
         pg_cluster_stop "$TEST_PG_DIR" fast
@@ -177,6 +184,15 @@ else
     start_test_cluster
 fi
 info "FAC_TEST_DATABASE_URL=$FAC_TEST_DATABASE_URL"
+
+# The store's tests run against both backends: the S3 ones talk to moto's S3 server, signatures checked.
+if [ -n "${FAC_TEST_S3_ENDPOINT:-}" ]; then
+    section "Using the caller's FAC_TEST_S3_* (no moto server started)"
+else
+    section "Starting moto's S3 server"
+    MOTO_DIR="$(mktemp -d "${TMPDIR:-/tmp}/fac-test-moto.XXXXXX")"
+    moto_start "$MOTO_DIR" || die "could not start moto's S3 server"
+fi
 
 section "Building (swift build --build-tests)"
 swift build --build-tests
