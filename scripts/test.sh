@@ -213,6 +213,17 @@ if [ "$rc" -eq 0 ] && { [ "$#" -eq 0 ] || [ "${FAC_BROWSER_TEST:-0}" = "1" ]; };
     set -e
 fi
 
+# Three controllers behind nginx (deploy/nginx/free-agent-controller.conf) on one database and one store (moto's
+# bucket when the executable has the S3 driver): every client generation, long-polls woken across processes, a
+# SIGKILL mid-build, nothing lost or assigned twice. Whole runs only, or when FAC_SCALE_OUT_TEST=1 asks for it.
+if [ "$rc" -eq 0 ] && { [ "$#" -eq 0 ] || [ "${FAC_SCALE_OUT_TEST:-0}" = "1" ]; }; then
+    section "Running the scale-out test (scripts/scale-out-test.sh)"
+    set +e
+    "$FAC_ROOT/scripts/scale-out-test.sh"
+    rc=$?
+    set -e
+fi
+
 # The published contract, checked by schemathesis against a live controller (whole runs only).
 if [ "$rc" -eq 0 ] && [ "$#" -eq 0 ] && [ "${FAC_SKIP_SCHEMATHESIS:-0}" != "1" ]; then
     section "Contract check: schemathesis against a live controller"
