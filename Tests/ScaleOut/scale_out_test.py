@@ -16,7 +16,9 @@ Started by scripts/scale-out-test.sh:
 What it proves, in order:
   1. every controller is healthy and reports the expected storage backend; nginx answers /health;
   2. the old CLI + old worker (X-API-Key + worker_id, iOS with certs, telemetry as heartbeat, a 9 MiB .ipa)
-     complete a build through nginx, each call on another process than the one before, all three used;
+     complete a build through nginx, each call on another process than the one before, all three used, and
+     submitted on one process, handed out by a second, uploaded to a third (where round robin would not do
+     that by itself, a GET /health through nginx moves the rotation on: "(steer)");
   3. the same for the middle generation: a worker with X-Worker-Token (sending the API key too) and its VM
      (OTP → VM token, certs-secure, vm-ready, vm-status heartbeat token, source, logs, artifact);
   4. long-polls held directly by each process are woken by a build submitted directly to another (B by C,
@@ -67,6 +69,8 @@ SUBMITTED = {}     # build id -> what the test expects of it at the end: "comple
 RESULTS = {}       # build id -> the result bytes uploaded for it
 REQUEST_IDS = set()
 DEAD = set()       # controller addresses (host:port) killed by the test
+ORDER = [urllib.parse.urlsplit(u).netloc for u in CONTROLLERS]   # nginx's round-robin order (the upstream block's)
+LAST = {"served": None}   # the controller that served the latest sequential call through nginx
 
 
 def step(message):
@@ -120,6 +124,8 @@ def call(method, path, headers=None, body=None, base=LB, timeout=60, log=None, l
         check(nginx_id == request_id, f"{method} {path}: X-Request-Id {request_id}, nginx's was {nginx_id}")
     REQUEST_IDS.add(request_id)
     reply = Reply(response.status, response.headers, data, upstream)
+    if base == LB and upstream:
+        LAST["served"] = upstream[-1]
     if log is not None:
         log.append((label or f"{method} {path.split('?')[0]}", upstream))
     return reply
@@ -245,17 +251,44 @@ def download_and_verify(build, token, extension, log=None):
     return reply
 
 
+def steer(avoid, log):
+    """Makes the next call through nginx land on a controller outside `avoid`: while round robin would pick one
+    in it, a GET /health through nginx moves the rotation on by one. Logged as "(steer)"."""
+    live = [address for address in ORDER if address not in DEAD]
+    for _ in range(len(live)):
+        if LAST["served"] not in live:
+            return
+        following = live[(live.index(LAST["served"]) + 1) % len(live)]
+        if following not in avoid:
+            return
+        expect(call("GET", "/health", log=log, label="(steer)"), 200, "/health")
+
+
+def served(log, label):
+    """The controller that served the first call labelled `label`."""
+    return next(upstream[-1] for entry_label, upstream in log if entry_label == label)
+
+
+def assert_roles(name, log, submit_label, poll_label, upload_label):
+    """Submitted on one process, handed to the worker by another, the result uploaded to a third."""
+    submitted, polled, uploaded = served(log, submit_label), served(log, poll_label), served(log, upload_label)
+    check(len({submitted, polled, uploaded}) == 3,
+          f"{name}: {submit_label}@{ADDRESS[submitted]}, {poll_label}@{ADDRESS[polled]}, "
+          f"{upload_label}@{ADDRESS[uploaded]}: not three different processes")
+
+
 def assert_spread(name, log, all_three=True):
-    """The calls of one build were served by different processes: consecutive calls never by the same one
-    (nginx's round robin over sequential calls), and all three of them used."""
-    served = [(label, upstream[-1]) for label, upstream in log]
-    names = " → ".join(f"{label}@{ADDRESS.get(addr, addr)}" for label, addr in served)
+    """The calls of one build were served by different processes: consecutive calls through nginx never by the same
+    one (round robin over sequential calls; "(steer)" calls count, they are calls through the same rotation), and
+    all three of them used."""
+    sequence = [(label, upstream[-1]) for label, upstream in log]
+    names = " → ".join(f"{label}@{ADDRESS.get(addr, addr)}" for label, addr in sequence)
     step(f"{name}: {names}")
-    distinct = {addr for _, addr in served}
+    distinct = {addr for _, addr in sequence}
     check(all(upstream for _, upstream in log), f"{name}: a response without X-Upstream")
     if all_three:
         check(distinct == set(ADDRESS), f"{name}: served by {len(distinct)} processes, not all 3")
-        for (label_a, a), (label_b, b) in zip(served, served[1:]):
+        for (label_a, a), (label_b, b) in zip(sequence, sequence[1:]):
             check(a != b, f"{name}: {label_a} and {label_b} were both served by {ADDRESS.get(a, a)}")
     else:
         check(len(distinct) >= 2, f"{name}: served by one process only")
@@ -296,6 +329,7 @@ def old_worker_build():
     build, token, source, _ = submit("ios", certs=True, log=log)
     check(status_of(build, token, log)["status"] == "pending", "old flow: not pending")
     worker, _ = register(log=log)
+    steer({served(log, "submit")}, log)
     job = expect(call("GET", f"/api/workers/poll?worker_id={worker}", K, log=log, label="poll"), 200, "poll").json()
     check(job["job"] and job["job"]["id"] == build, f"old worker got {job}")
     check(job["job"]["certs_url"] == f"/api/builds/{build}/certs", f"certs_url {job['job']}")
@@ -315,6 +349,7 @@ def old_worker_build():
     # 9 MiB: more than one part of an S3 multipart upload (8 MiB by default).
     result = result_zip("old", padding=9 * 1024 * 1024)
     RESULTS[build] = result
+    steer({served(log, "submit"), served(log, "poll")}, log)
     up = post_multipart("/api/workers/upload", [("build_id", build), ("worker_id", worker), ("success", "true")],
                         [("result", "app.ipa", "application/octet-stream", result)], K, log=log, label="upload")
     check(expect(up, 200, "upload").json()["status"] == "success", f"upload {up!r}")
@@ -325,6 +360,7 @@ def old_worker_build():
     show = expect(call("GET", f"/api/builds/{build}", K, log=log, label="show"), 200, "show").json()
     check(show["certs"]["state"] == "destroyed", f"old flow: certs {show['certs']}")
     assert_spread("old CLI + old worker (iOS, certs, 9 MiB .ipa)", log)
+    assert_roles("old CLI + old worker", log, "submit", "poll", "upload")
 
 
 # ------------------------------------------------------------------------------------------------ 3. middle generation
@@ -334,6 +370,7 @@ def middle_worker_build():
     build, token, source, _ = submit("ios", certs=True, log=log)
     worker, wtoken = register(log=log)
     both = {**K, **wt(wtoken)}   # this generation sends both headers
+    steer({served(log, "submit")}, log)
     poll = expect(call("GET", "/api/workers/poll", both, log=log, label="poll"), 200, "poll").json()
     check(poll["job"] and poll["job"]["id"] == build, f"middle worker got {poll}")
     check(poll["access_token"] == wtoken, "middle worker: token changed")
@@ -364,6 +401,7 @@ def middle_worker_build():
                      label="heartbeat"), 200, "heartbeat")
     result = result_zip("middle", padding=300 * 1024)
     RESULTS[build] = result
+    steer({served(log, "submit"), served(log, "poll")}, log)
     expect(post_multipart(f"/api/builds/{build}/artifact", [], [("artifact", "App.ipa", "application/octet-stream", result)],
                           vt(vm), log=log, label="artifact"), 200, "artifact")
     # The worker's own report without a file leaves the build completed.
@@ -372,6 +410,7 @@ def middle_worker_build():
     check(status_of(build, token, log)["status"] == "completed", "middle flow: not completed")
     download_and_verify(build, token, "ipa", log)
     assert_spread("CLI + middle worker + its VM (iOS, certs)", log)
+    assert_roles("CLI + middle worker + VM", log, "submit", "poll", "artifact")
 
 
 # ------------------------------------------------------------------------------------------------ 4. newest worker, long-poll
@@ -466,6 +505,7 @@ def newest_worker_build(poll_on, submit_on):
                      label="heartbeat"), 200, "heartbeat")
     result = result_zip("newest", padding=200 * 1024)
     RESULTS[build] = result
+    steer({served(log, "submit"), served(log, "long-poll")}, log)
     expect(post_multipart(f"/api/builds/{build}/artifact", [], [("artifact", "app.apk", "application/octet-stream", result)],
                           vt(vm), log=log, label="artifact"), 200, "artifact")
     # Its monitor's heartbeat after the VM finished: 200, nothing changes.
@@ -478,8 +518,7 @@ def newest_worker_build(poll_on, submit_on):
     # The two direct calls stay out of the rotation check; the rest went through nginx.
     assert_spread("newest worker (Android): submit and long-poll direct, the rest through nginx",
                   [entry for entry in log if entry[0] not in ("submit", "long-poll")])
-    served = {upstream[-1] for _, upstream in log}
-    check(len(served) == 3, "newest flow: not all three processes took part")
+    assert_roles("newest worker", log, "submit", "long-poll", "artifact")
 
 
 # ------------------------------------------------------------------------------------------------ 5. dashboard through nginx
