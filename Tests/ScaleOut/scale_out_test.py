@@ -451,6 +451,7 @@ def held_poll(worker, wtoken, poll_on, submit_on):
     submitted = time.monotonic()
     thread.join(wait + 35)
     check("error" not in outcome, f"long-poll failed: {outcome.get('error')}")
+    check("reply" in outcome, f"the long-poll on {'ABC'[poll_on]} did not answer within {wait + 35} s")
     poll = outcome["reply"]
     expect(poll, 200, "long-poll")
     job = poll.json()["job"]
