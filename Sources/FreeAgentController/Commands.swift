@@ -34,9 +34,17 @@ struct Serve: AsyncParsableCommand {
         let logger = ControllerLogging.controllerLogger()
         Observability.bootstrapMetrics()
         let keyRing = try KeyRing.load(environmentValue: settings.vaultMasterKey, filePath: settings.vaultMasterKeyFile)
-        try FileManager.default.createDirectory(
-            atPath: settings.storageRoot, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let store = try ArtifactStore(configuration: .init(root: settings.storageRoot))
+        let opened = try await OpenedStore.open(settings.storage, logger: logger)
+        do {
+            try await serve(settings: settings, keyRing: keyRing, store: opened.store, logger: logger)
+        } catch {
+            await opened.close()
+            throw error
+        }
+        await opened.close()
+    }
+
+    private func serve(settings: Settings, keyRing: KeyRing, store: ArtifactStore, logger: Logger) async throws {
         let vault = CertVault(keyRing: keyRing, storage: store)
         var databaseConfiguration = try DatabaseURL.configuration(from: settings.databaseURL)
         databaseConfiguration.options.maximumConnections = 40
@@ -82,8 +90,14 @@ struct Serve: AsyncParsableCommand {
         }
         // Migrate before any service starts: the sweeper and the server both need the schema.
         try await Migrate.run(databaseConfiguration, logger: logger)
-        let swept = try await store.sweepTemporaryFiles()
-        if swept > 0 { logger.info("removed leftovers of interrupted uploads", metadata: ["count": "\(swept)"]) }
+        do {
+            let swept = try await store.sweepTemporaryFiles()
+            if swept > 0 { logger.info("removed leftovers of interrupted uploads", metadata: ["count": "\(swept)"]) }
+        } catch {
+            // Leftovers cost space, not correctness: serve anyway, and say why they stay.
+            logger.warning("could not remove leftovers of interrupted uploads", metadata: ["error": "\(String(reflecting: error))"])
+        }
+        logger.info("storage ready", metadata: ["backend": "\(settings.storage.backendName)"])
         try await app.runService()
     }
 }

@@ -43,17 +43,34 @@ struct ImportLegacy: AsyncParsableCommand {
         configuration.dryRun = dryRun
         var store: ArtifactStore?
         var vault: CertVault?
+        var openedStore: OpenedStore?
         if !dryRun {
             let keyRing = try KeyRing.load(environmentValue: settings.vaultMasterKey, filePath: settings.vaultMasterKeyFile)
-            try FileManager.default.createDirectory(
-                atPath: settings.storageRoot, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            let opened = try ArtifactStore(configuration: .init(root: settings.storageRoot))
-            store = opened
-            vault = CertVault(keyRing: keyRing, storage: opened)
+            let opened = try await OpenedStore.open(settings.storage, logger: logger)
+            openedStore = opened
+            store = opened.store
+            vault = CertVault(keyRing: keyRing, storage: opened.store)
         }
         let client = PostgresClient(configuration: try DatabaseURL.configuration(from: settings.databaseURL), backgroundLogger: logger)
         let progress = ProgressPrinter()
-        let report = try await withThrowingTaskGroup(of: Void.self) { group in
+        let report: ImportReport
+        do {
+            report = try await importAll(client: client, settings: settings, configuration: configuration, store: store,
+                                         vault: vault, progress: progress, logger: logger)
+        } catch {
+            await openedStore?.close()
+            throw error
+        }
+        await openedStore?.close()
+        print(report.text)
+        if let reportPath { try Self.write(report, to: reportPath) }
+    }
+
+    private func importAll(
+        client: PostgresClient, settings: Settings, configuration: LegacyImporter.Configuration, store: ArtifactStore?,
+        vault: CertVault?, progress: ProgressPrinter, logger: Logger
+    ) async throws -> ImportReport {
+        try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await client.run() }
             defer { group.cancelAll() }
             let orchestrator = Orchestrator(client: client, configuration: settings.orchestrator, logger: logger)
@@ -75,8 +92,6 @@ struct ImportLegacy: AsyncParsableCommand {
                 throw SettingsError(description: "database: \(DatabaseErrorSummary.describe(error))")
             }
         }
-        print(report.text)
-        if let reportPath { try Self.write(report, to: reportPath) }
     }
 
     /// One line per token on stdout, flushed before the importer marks them delivered.

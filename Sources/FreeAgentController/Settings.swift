@@ -59,6 +59,25 @@ struct SettingsOptions: ParsableArguments {
     @Option(name: .customLong("tls-cert-file"), help: "TLS_CERT_FILE: PEM certificate chain; with TLS_KEY_FILE, serve HTTPS.")
     var tlsCertFile: String?
     @Option(name: .customLong("tls-key-file"), help: "TLS_KEY_FILE: PEM private key of TLS_CERT_FILE.") var tlsKeyFile: String?
+    @Option(name: .customLong("storage-backend"), help: "STORAGE_BACKEND: filesystem (default, below STORAGE_ROOT) or s3.")
+    var storageBackend: String?
+    @Option(name: .customLong("s3-bucket"), help: "S3_BUCKET: the bucket (STORAGE_BACKEND=s3).") var s3Bucket: String?
+    @Option(name: .customLong("s3-prefix"), help: "S3_PREFIX: put verbatim in front of every object key (default none).")
+    var s3Prefix: String?
+    @Option(name: .customLong("s3-force-path-style"), help: "S3_FORCE_PATH_STYLE: true for endpoint/bucket/key addressing (MinIO, Ceph).")
+    var s3ForcePathStyle: Bool?
+    @Option(name: .customLong("s3-part-size-mib"), help: "S3_PART_SIZE_MIB: multipart upload part size, 5-512 (default 8).")
+    var s3PartSizeMiB: Int?
+    @Option(name: .customLong("s3-stale-upload-seconds"), help: "S3_STALE_UPLOAD_SECONDS: age after which the sweeper aborts an unfinished upload (default 86400).")
+    var s3StaleUploadSeconds: Int?
+    @Option(name: .customLong("aws-region"), help: "AWS_REGION (or AWS_DEFAULT_REGION): the bucket's region (STORAGE_BACKEND=s3).")
+    var awsRegion: String?
+    @Option(name: .customLong("aws-endpoint-url-s3"), help: "AWS_ENDPOINT_URL_S3 (or AWS_ENDPOINT_URL): http(s)://host[:port] of a non-AWS S3 service.")
+    var awsEndpointURL: String?
+    @Option(name: .customLong("download-redirect"), help: "DOWNLOAD_REDIRECT: none (default) or presigned (s3 only: downloads answer 302 to the bucket).")
+    var downloadRedirect: String?
+    @Option(name: .customLong("download-redirect-ttl-seconds"), help: "DOWNLOAD_REDIRECT_TTL_SECONDS: how long a presigned URL lives (default 300).")
+    var downloadRedirectTTL: Int?
 }
 
 /// A setting that cannot be used; the message names the setting and never repeats a secret.
@@ -72,6 +91,8 @@ struct Settings {
     var host = "0.0.0.0"
     var databaseURL: String
     var storageRoot = "./storage"
+    /// `STORAGE_BACKEND` and its settings.
+    var storage: StorageSettings = .filesystem(root: "./storage")
     var vaultMasterKey: String?
     var vaultMasterKeyFile: String?
     var gateway: GatewayConfiguration
@@ -131,6 +152,22 @@ struct Settings {
             }
         }
         storageRoot = text(options.storageRoot, "STORAGE_ROOT") ?? storageRoot
+        storage = try StorageSettings(options, environment: environment, storageRoot: storageRoot)
+        switch text(options.downloadRedirect, "DOWNLOAD_REDIRECT")?.lowercased() ?? "none" {
+        case "none":
+            gateway.downloadRedirect = nil
+        case "presigned":
+            guard case .s3 = storage else {
+                throw SettingsError(description: "DOWNLOAD_REDIRECT=presigned needs STORAGE_BACKEND=s3")
+            }
+            let ttl = try seconds(options.downloadRedirectTTL, "DOWNLOAD_REDIRECT_TTL_SECONDS") ?? .seconds(300)
+            guard ttl <= .seconds(604_800) else {
+                throw SettingsError(description: "DOWNLOAD_REDIRECT_TTL_SECONDS must be at most 604800 (7 days)")
+            }
+            gateway.downloadRedirect = ttl
+        default:
+            throw SettingsError(description: "DOWNLOAD_REDIRECT must be none or presigned")
+        }
         vaultMasterKey = text(options.vaultMasterKey, "VAULT_MASTER_KEY")
         vaultMasterKeyFile = text(options.vaultMasterKeyFile, "VAULT_MASTER_KEY_FILE")
         gateway.baseImageID = text(options.baseImageID, "BASE_IMAGE_ID") ?? gateway.baseImageID

@@ -26,6 +26,9 @@ public struct GatewayConfiguration: Sendable {
     public var longPollMaxWait: Duration = Self.longPollMaxWaitDefault
     /// A long-poll re-checks the queue this often even without a notification. Defaults to 5 s.
     public var longPollRecheck: Duration = Self.longPollRecheckDefault
+    /// `DOWNLOAD_REDIRECT=presigned`: how long the presigned URL of a download's 302 lives; `nil` (the default)
+    /// streams every download through the controller. Only a backend that can presign (S3) redirects.
+    public var downloadRedirect: Duration?
     /// `CERTS_GRACE_SECONDS`: how long failed or cancelled builds' certs stay sealed for a retry. Defaults to 24 h.
     public var certsGrace: Duration = Self.certsGraceDefault
     /// `RETENTION_DAYS`: sources and results of builds finished longer ago are deleted. `nil` (the default) keeps

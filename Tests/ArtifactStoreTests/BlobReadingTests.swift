@@ -135,7 +135,7 @@ struct BlobReadingTests {
             #expect(usage.backend == "filesystem")
             #expect(usage.blobCount == 2)
             #expect(usage.bytesUsed == 1234)
-            #expect(usage.freeBytes > 0)
+            #expect((usage.freeBytes ?? 0) > 0)
             await inFlight.abort()
         }
     }

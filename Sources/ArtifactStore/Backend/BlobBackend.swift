@@ -1,7 +1,7 @@
 import NIOCore
 
-/// Where blobs live. The filesystem driver (``FileSystemBackend``) is the only one today; the shape follows an
-/// object store's multipart upload (begin, append parts, commit or abort) so that an S3 driver can be added
+/// Where blobs live: the filesystem driver (``FileSystemBackend``) or the S3 driver (module `S3Storage`). The shape
+/// follows an object store's multipart upload (begin, append parts, commit or abort), so drivers are swapped
 /// without touching ``ArtifactStore`` or its callers.
 ///
 /// Drivers do no limit, checksum or archive policy: ``BlobWriter`` does that once for every driver.
@@ -31,6 +31,19 @@ public protocol BlobBackend: Sendable {
 
     /// Proves the store can take a write now; throws ``ArtifactStoreError/Code/storageUnavailable`` otherwise.
     func checkWritable() async throws
+
+    /// A short-lived URL from which a client may fetch the committed blob itself, without the controller, or `nil`
+    /// when the backend cannot give one (the filesystem). `fileName` and `contentType` are what the download would
+    /// have sent as `Content-Disposition` and `Content-Type`.
+    func presignedDownloadURL(for key: BlobKey, expiresIn: Duration, fileName: String, contentType: String) -> String?
+}
+
+extension BlobBackend {
+    public func presignedDownloadURL(for key: BlobKey, expiresIn: Duration, fileName: String, contentType: String)
+        -> String?
+    {
+        nil
+    }
 }
 
 /// One staged upload of a ``BlobBackend``. Calls never overlap: ``BlobWriter`` serialises them.
@@ -61,4 +74,12 @@ public protocol StagedBlobReader {
 public protocol BlobByteSource: Sendable {
     /// Reads up to `length` bytes at `offset`; an empty buffer only at the end.
     func read(at offset: Int64, length: Int) async throws -> ByteBuffer
+
+    /// The same blob, for a reader that will read nothing outside `range` (an object store then asks for just that
+    /// range, instead of the rest of the object). The default is the source itself.
+    func narrowed(to range: Range<Int64>) -> any BlobByteSource
+}
+
+extension BlobByteSource {
+    public func narrowed(to range: Range<Int64>) -> any BlobByteSource { self }
 }

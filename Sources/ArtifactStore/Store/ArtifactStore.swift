@@ -18,7 +18,7 @@ public struct ArtifactStore: Sendable {
         self.init(configuration: configuration, backend: backend)
     }
 
-    /// A store on another backend (an object store later; a fake in tests).
+    /// A store on another backend (the S3 driver of module `S3Storage`).
     public init(configuration: Configuration, backend: any BlobBackend) {
         self.configuration = configuration
         self.backend = backend
@@ -77,7 +77,15 @@ public struct ArtifactStore: Sendable {
         } else {
             slice = 0..<size
         }
-        return BlobContents(source: source, range: slice, batchSize: configuration.readBatchSize)
+        return BlobContents(source: source.narrowed(to: slice), range: slice, batchSize: configuration.readBatchSize)
+    }
+
+    /// A short-lived URL from which the client may fetch the blob straight from the backend, or `nil` when the
+    /// backend has none (the filesystem). See ``BlobBackend/presignedDownloadURL(for:expiresIn:fileName:contentType:)``.
+    public func presignedDownloadURL(for key: BlobKey, expiresIn: Duration, fileName: String, contentType: String)
+        -> String?
+    {
+        backend.presignedDownloadURL(for: key, expiresIn: expiresIn, fileName: fileName, contentType: contentType)
     }
 
     /// Removes the blob durably; succeeds when there is none.

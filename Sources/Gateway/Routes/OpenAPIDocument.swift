@@ -2180,7 +2180,7 @@ components:
                     type: integer
               storage:
                 type: object
-                required: [backend, bytes_used, blob_count, free_bytes]
+                required: [backend, bytes_used, blob_count]
                 additionalProperties: false
                 properties:
                   backend:
@@ -2192,6 +2192,7 @@ components:
                     type: integer
                   free_bytes:
                     type: integer
+                    description: Free space on the storage volume (filesystem backend only; a bucket has none to report)
               database:
                 const: ok
     PublicStats:

@@ -27,13 +27,16 @@ extension Gateway {
         } catch {
             return .json(["error": "Storage unavailable"], status: .serviceUnavailable)
         }
+        var storage: [(String, JSONValue)] = [
+            ("backend", .string(usage.backend)), ("bytes_used", .int(usage.bytesUsed)),
+            ("blob_count", .int(usage.blobCount)),
+        ]
+        // A bucket has no free space to report.
+        if let free = usage.freeBytes { storage.append(("free_bytes", .int(free))) }
         return .json([
             "status": "ok",
             "queue": ["pending": .int(figures.pending), "active": .int(figures.assigned + figures.building)],
-            "storage": [
-                "backend": .string(usage.backend), "bytes_used": .int(usage.bytesUsed), "blob_count": .int(usage.blobCount),
-                "free_bytes": .int(usage.freeBytes),
-            ],
+            "storage": .object(storage),
             "database": "ok",
         ])
     }
