@@ -2,7 +2,9 @@
 """Measures streaming uploads and downloads, controller against nginx; run by benchmarks/run.sh.
 
 Everything comes from the environment run.sh sets (BENCH_*). Transfers are made with curl (it streams the file for
-both `-F` and `-T`); throughput is file bytes / curl's time_total. The controller's VmRSS is read just before each
+both `-F` and `-T`); throughput is file bytes / curl's time_total. Each operation runs BENCH_REPS pairs (controller
+and nginx back to back, the first of a pair alternating), each transfer after a `sync`, so that neither inherits the
+other's dirty pages; medians, min/max and the per-pair ratios are reported with the load average. The controller's VmRSS is read just before each
 transfer (idle) and sampled every 50 ms during it; VmHWM is also reset (clear_refs 5) before and read after, and the
 peak is the larger of the two. CPU seconds (utime + stime) of each server are read around each transfer.
 """
@@ -25,7 +27,7 @@ from procstats import children, cpu_seconds
 ENV = os.environ
 WORK = ENV["BENCH_WORK"]
 SIZE = int(ENV.get("BENCH_SIZE_MIB", "1024")) * 1024 * 1024
-REPS = int(ENV.get("BENCH_REPS", "3"))
+REPS = int(ENV.get("BENCH_REPS", "5"))
 PROFILE = ENV.get("BENCH_PROFILE", "1") == "1"
 CTRL = ENV["BENCH_CONTROLLER_URL"]
 CTRL_PID = int(ENV["BENCH_CONTROLLER_PID"])
@@ -111,6 +113,7 @@ def transfer(args, expect_code):
 def measured(server_pids, run):
     """Runs `run()` while sampling the controller's memory and both servers' CPU time."""
     idle = proc_status(CTRL_PID, "VmRSS")
+    load = loadavg()
     hwm_ok = reset_hwm(CTRL_PID)
     cpu_before = {name: cpu_seconds(pids()) for name, pids in server_pids.items()}
     sampler = RSSSampler(CTRL_PID)
@@ -120,6 +123,7 @@ def measured(server_pids, run):
     hwm = proc_status(CTRL_PID, "VmHWM") if hwm_ok else 0
     figures["cpu"] = {name: cpu_seconds(pids()) - cpu_before[name] for name, pids in server_pids.items()}
     figures["idle_rss"] = idle
+    figures["load"] = load
     figures["peak_rss"] = max(sampler.peak, hwm)
     figures["sampled_peak"] = sampler.peak
     figures["hwm"] = hwm
@@ -183,32 +187,55 @@ def mbps(figures, size):
     return size / figures["time_total"] / 1e6
 
 
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+def settle():
+    """Writes back whatever the previous transfer left dirty (nginx's upload leaves its whole file in the page cache),
+    so that it does not compete for the disk with the next transfer; returns the seconds it took."""
+    started = time.monotonic()
+    os.sync()
+    return time.monotonic() - started
+
+
 def run_benchmark(data, ctrl):
+    """BENCH_REPS pairs per operation; inside a pair the first server alternates (controller first in odd pairs, nginx
+    first in even ones), so a drift in the machine's load weighs on both sides alike. Every transfer starts from a
+    settled disk (`sync` before it, not timed)."""
     runs = {"upload": {"controller": [], "nginx": []}, "download": {"controller": [], "nginx": []}}
     builds = []
-    extra = {}
-    for rep in range(REPS):
+    extra = {"loadavg_start": loadavg(), "nginx_writeback_seconds": []}
+    log(f"load average at start: {extra['loadavg_start']}")
+
+    def upload_controller(rep):
         build_id, token = ctrl.assigned_build()
+        settle()
         f = measured(SERVER_PIDS, lambda: transfer(ctrl.upload_args(build_id, data), 200))
         builds.append((build_id, token))
         runs["upload"]["controller"].append(f)
         log(f"upload   controller #{rep + 1}: {mbps(f, SIZE):7.1f} MB/s, {f['time_total']:.2f} s, "
-            f"peak RSS +{(f['peak_rss'] - f['idle_rss']) / MIB:.1f} MiB, cpu {f['cpu']['controller']:.2f} s")
+            f"peak RSS +{(f['peak_rss'] - f['idle_rss']) / MIB:.1f} MiB, cpu {f['cpu']['controller']:.2f} s, "
+            f"load {loadavg()}")
+
+    def upload_nginx(rep):
+        settle()
         f = measured(SERVER_PIDS, lambda: transfer(
             ["-T", data, "-o", os.devnull, f"{NGINX}/up-{rep}.zip"], 201))
         runs["upload"]["nginx"].append(f)
+        # What the controller's fsync costs that nginx skips: nginx's copy written back right after its upload.
+        extra["nginx_writeback_seconds"].append(settle())
         log(f"upload   nginx      #{rep + 1}: {mbps(f, SIZE):7.1f} MB/s, {f['time_total']:.2f} s, "
-            f"cpu {f['cpu']['nginx']:.2f} s")
-    # What the controller's fsync of the result costs (nginx does not sync): sync one of nginx's copies.
-    stored = os.path.join(WORK, "nginx", "www", f"up-{REPS - 1}.zip")
-    if os.path.exists(stored):
-        started = time.monotonic()
-        fd = os.open(stored, os.O_RDONLY)
-        os.fsync(fd)
-        os.close(fd)
-        extra["fsync_seconds"] = time.monotonic() - started
-        log(f"fsync of nginx's last copy: {extra['fsync_seconds']:.2f} s")
+            f"cpu {f['cpu']['nginx']:.2f} s, then sync {extra['nginx_writeback_seconds'][-1]:.2f} s, "
+            f"load {loadavg()}")
+
     for rep in range(REPS):
+        for step in ((upload_controller, upload_nginx) if rep % 2 == 0 else (upload_nginx, upload_controller)):
+            step(rep)
+    extra["fsync_seconds"] = statistics.median(extra["nginx_writeback_seconds"])
+
+    def download_controller(rep):
         build_id, token = builds[rep % len(builds)]
         f = measured(SERVER_PIDS, lambda: transfer(
             ["-H", f"X-Build-Token: {token}", "-o", os.devnull, f"{CTRL}/api/builds/{build_id}/download"], 200))
@@ -216,13 +243,23 @@ def run_benchmark(data, ctrl):
             raise RuntimeError(f"controller download gave {f['size_download']} bytes, expected {SIZE}")
         runs["download"]["controller"].append(f)
         log(f"download controller #{rep + 1}: {mbps(f, SIZE):7.1f} MB/s, {f['time_total']:.2f} s, "
-            f"peak RSS +{(f['peak_rss'] - f['idle_rss']) / MIB:.1f} MiB, cpu {f['cpu']['controller']:.2f} s")
+            f"peak RSS +{(f['peak_rss'] - f['idle_rss']) / MIB:.1f} MiB, cpu {f['cpu']['controller']:.2f} s, "
+            f"load {loadavg()}")
+
+    def download_nginx(rep):
         f = measured(SERVER_PIDS, lambda: transfer(["-o", os.devnull, f"{NGINX}/up-{rep}.zip"], 200))
         if int(f["size_download"]) != SIZE:
             raise RuntimeError(f"nginx download gave {f['size_download']} bytes, expected {SIZE}")
         runs["download"]["nginx"].append(f)
         log(f"download nginx      #{rep + 1}: {mbps(f, SIZE):7.1f} MB/s, {f['time_total']:.2f} s, "
-            f"cpu {f['cpu']['nginx']:.2f} s")
+            f"cpu {f['cpu']['nginx']:.2f} s, load {loadavg()}")
+
+    settle()
+    for rep in range(REPS):
+        for step in ((download_controller, download_nginx) if rep % 2 == 0 else (download_nginx, download_controller)):
+            step(rep)
+    extra["loadavg_end"] = loadavg()
+    log(f"load average at end: {extra['loadavg_end']}")
     return runs, builds, extra
 
 
@@ -243,6 +280,10 @@ def perf_profile(label, run):
         except subprocess.TimeoutExpired:
             rec.kill()
             rec.wait()
+    if ENV.get("BENCH_PERF_KEEP"):
+        # For a closer look afterwards (`perf report -i …`): WORK is removed on exit.
+        os.makedirs(ENV["BENCH_PERF_KEEP"], exist_ok=True)
+        shutil.copy(out, ENV["BENCH_PERF_KEEP"])
     report = subprocess.run(
         ["perf", "report", "-i", out, "--no-children", "--sort", "dso,symbol", "--stdio", "-g", "none",
          "--percent-limit", "1.5"], capture_output=True, text=True).stdout
@@ -322,12 +363,20 @@ def summarize(runs):
     for op in ("upload", "download"):
         c = runs[op]["controller"]
         n = runs[op]["nginx"]
-        c_mbps = statistics.median(mbps(f, SIZE) for f in c)
-        n_mbps = statistics.median(mbps(f, SIZE) for f in n)
+        c_all = [mbps(f, SIZE) for f in c]
+        n_all = [mbps(f, SIZE) for f in n]
+        c_mbps = statistics.median(c_all)
+        n_mbps = statistics.median(n_all)
         over = max(f["peak_rss"] - f["idle_rss"] for f in c) / MIB
         ratio = c_mbps / n_mbps
+        # The two transfers of one pair ran back to back: their ratio is the least disturbed by the machine's load.
+        pairs = [a / b for a, b in zip(c_all, n_all)]
         rows.append({
             "op": op, "controller": c_mbps, "nginx": n_mbps, "ratio": ratio, "rss_over": over,
+            "controller_min": min(c_all), "controller_max": max(c_all),
+            "nginx_min": min(n_all), "nginx_max": max(n_all),
+            "pair_ratio_min": min(pairs), "pair_ratio_max": max(pairs),
+            "pairs_met": sum(1 for r in pairs if r >= GOAL_RATIO), "pairs": len(pairs),
             "idle": statistics.median(f["idle_rss"] for f in c) / MIB,
             "cpu_c": statistics.median(f["cpu"]["controller"] for f in c),
             "cpu_n": statistics.median(f["cpu"]["nginx"] for f in n),
@@ -340,8 +389,11 @@ def generated_section(runs, rows, extra, profiles, started, elapsed, machine=Tru
     size_label = f"{SIZE // MIB} MiB" if SIZE != 1024 * MIB else "1 GiB"
     o = []
     o.append(f"Run of {started:%Y-%m-%d %H:%M} UTC, {elapsed:.0f} s in all: one file of {size_label} "
-             f"(`PK\\x03\\x04` + random bytes), {REPS} repetitions of each transfer, controller and nginx "
-             "alternating in the same run; medians. MB/s = 10⁶ bytes of the file per second of curl's `time_total`.")
+             f"(`PK\\x03\\x04` + random bytes), {REPS} pairs of each transfer (controller and nginx back to back, "
+             "the first of each pair alternating), every transfer from a settled disk (`sync` before it, not timed); "
+             "medians, with the range over the repetitions. MB/s = 10⁶ bytes of the file per second of curl's "
+             f"`time_total`. Load average (1, 5, 15 min) at the start {extra.get('loadavg_start', '?')}, at the end "
+             f"{extra.get('loadavg_end', '?')}.")
     o.append("")
     if machine:
         o.append("### Machine")
@@ -353,15 +405,18 @@ def generated_section(runs, rows, extra, profiles, started, elapsed, machine=Tru
         o.append("")
         o.append("### Results")
         o.append("")
-    o.append("| operation | controller MB/s | nginx MB/s | ratio | peak RSS over idle | goal | met? |")
+    o.append("| operation | controller MB/s (min–max) | nginx MB/s (min–max) | ratio of medians (pairs: min–max, ≥ 70 %) "
+             "| peak RSS over idle | goal | met? |")
     o.append("|---|---:|---:|---:|---:|---|---|")
     names = {"upload": "upload (controller: `POST /api/workers/upload` multipart; nginx: DAV `PUT`)",
              "download": "download (controller: `GET /api/builds/:id/download`; nginx: static `GET`)"}
     for r in rows:
         met = "yes" if r["met_speed"] and r["met_rss"] else (
             "**no**: " + ", ".join(x for x, ok in (("speed", r["met_speed"]), ("memory", r["met_rss"])) if not ok))
-        o.append(f"| {names[r['op']]} | {r['controller']:.0f} | {r['nginx']:.0f} | {r['ratio'] * 100:.0f} % | "
-                 f"{r['rss_over']:.1f} MiB | ≥ 70 % of nginx, < 64 MiB | {met} |")
+        o.append(f"| {names[r['op']]} | {r['controller']:.0f} ({r['controller_min']:.0f}–{r['controller_max']:.0f}) | "
+                 f"{r['nginx']:.0f} ({r['nginx_min']:.0f}–{r['nginx_max']:.0f}) | {r['ratio'] * 100:.0f} % "
+                 f"({r['pair_ratio_min'] * 100:.0f}–{r['pair_ratio_max'] * 100:.0f} %, {r['pairs_met']} of "
+                 f"{r['pairs']}) | {r['rss_over']:.1f} MiB | ≥ 70 % of nginx, < 64 MiB | {met} |")
     o.append("")
     o.append("CPU seconds per transfer (median, user + system, whole process):")
     o.append("")
@@ -372,8 +427,9 @@ def generated_section(runs, rows, extra, profiles, started, elapsed, machine=Tru
     o.append("")
     o.append("Every run:")
     o.append("")
-    o.append("| operation | server | # | MB/s | seconds | curl's speed (MB/s) | idle RSS | peak RSS (sampled / VmHWM) | CPU s |")
-    o.append("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    o.append("| operation | server | # | MB/s | seconds | curl's speed (MB/s) | idle RSS | peak RSS (sampled / VmHWM) | CPU s "
+             "| load before |")
+    o.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
     for op in ("upload", "download"):
         for server in ("controller", "nginx"):
             for i, f in enumerate(runs[op][server]):
@@ -381,12 +437,13 @@ def generated_section(runs, rows, extra, profiles, started, elapsed, machine=Tru
                 rss = (f"{f['idle_rss'] / MIB:.1f} MiB", f"{f['sampled_peak'] / MIB:.1f} / {f['hwm'] / MIB:.1f} MiB") \
                     if server == "controller" else ("–", "–")
                 o.append(f"| {op} | {server} | {i + 1} | {mbps(f, SIZE):.0f} | {f['time_total']:.2f} | "
-                         f"{speed / 1e6:.0f} | {rss[0]} | {rss[1]} | {f['cpu'][server]:.2f} |")
+                         f"{speed / 1e6:.0f} | {rss[0]} | {rss[1]} | {f['cpu'][server]:.2f} | {f.get('load', '?')} |")
     o.append("")
     if "fsync_seconds" in extra:
         o.append(f"The controller's upload includes an `fsync` of the result before it answers (durability); "
-                 f"nginx's DAV `PUT` does not sync. An `fsync` of nginx's last copy, right after its upload, took "
-                 f"{extra['fsync_seconds']:.2f} s.")
+                 f"nginx's DAV `PUT` does not sync. Writing nginx's copy back (`sync` right after its upload, not "
+                 f"timed) took {extra['fsync_seconds']:.2f} s (median; "
+                 + ", ".join(f"{x:.2f}" for x in extra.get("nginx_writeback_seconds", [])) + " s).")
         o.append("")
     if profiles:
         o.append(f"#{'##' if machine else '###'} Profile (`perf record -F 499 -g -p <controller>`, flat, symbols ≥ 1.5 %)")

@@ -8,7 +8,7 @@
 #   BENCH_BINARY=path BENCH_LOADGEN=path benchmarks/run.sh  # measure those binaries instead of building
 #
 # Sizes (the defaults keep the whole run under 15 minutes on 2 cores once the binaries are built):
-#   BENCH_SIZE_MIB=1024 BENCH_REPS=3          streaming: file size, repetitions per transfer
+#   BENCH_SIZE_MIB=1024 BENCH_REPS=5          streaming: file size, pairs (controller + nginx) per transfer
 #   BENCH_ASSIGN_LEVELS=10,100,500            assignment: workers per run (pgbench: as many clients)
 #   BENCH_ASSIGN_BUILDS=3000                  assignment: queue depth per run (at least 6 per worker)
 #   BENCH_PGBENCH_SECONDS=8                   assignment baseline: seconds per pgbench run
@@ -24,7 +24,9 @@
 #    free port, the controller on another (temp STORAGE_ROOT, random API key and vault key), and nginx on a
 #    third (DAV `PUT` into a temp folder, the same folder served statically, sendfile on);
 # 3. streaming (benchmarks/bench.py): a file of BENCH_SIZE_MIB MiB uploaded to and downloaded from both servers
-#    with curl, BENCH_REPS times each, the controller's RSS sampled every 50 ms; `perf record` of one more of each;
+#    with curl, BENCH_REPS pairs each (controller and nginx back to back, the first alternating, each transfer
+#    after a `sync`), the load average and the controller's RSS (every 50 ms) recorded; `perf record` of one more
+#    of each;
 # 4. assignment and end to end (benchmarks/load.py with fac-loadgen; pgbench with benchmarks/claim.pgbench as the
 #    assignment baseline, alternating with the controller at each concurrency);
 # 5. a second, fresh controller on the same database: 1,000 idle long-polls on it, then the assignment run spread
@@ -41,7 +43,7 @@ source "$FAC_ROOT/scripts/lib/postgres.sh"
 cd "$FAC_ROOT"
 
 BENCH_SIZE_MIB="${BENCH_SIZE_MIB:-1024}"
-BENCH_REPS="${BENCH_REPS:-3}"
+BENCH_REPS="${BENCH_REPS:-5}"
 BENCH_PROFILE="${BENCH_PROFILE:-1}"
 BENCH_PARTS="${BENCH_PARTS:-streaming,assign,e2e,idle,scaling}"
 BENCH_PG_MAX_CONNECTIONS="${BENCH_PG_MAX_CONNECTIONS:-600}"
