@@ -9,7 +9,7 @@
 #
 # Storage: when the executable has the S3 driver (`serve --help` lists --storage-backend), the three processes share
 # one bucket of moto's S3 server (the caller's FAC_TEST_S3_* from scripts/lib/moto.sh, as scripts/test.sh exports
-# them, or a moto server started here), under a prefix of their own (scale-out-<random>/), and each gets a storage
+# them, or a moto server started here), under a prefix of their own (scale-out-<random>-; no slash: moto refuses the signature of a listing whose prefix holds one), and each gets a storage
 # folder of its own, so that no byte can pass through the filesystem. Otherwise they share one STORAGE_ROOT (a valid
 # one-host arrangement) and the script says so; FAC_REQUIRE_S3=1 makes that a failure instead.
 #
@@ -107,7 +107,7 @@ if [ "$HAS_S3" -eq 1 ] && [ "$WANT" != filesystem ]; then
         MOTO_DIR="$(mktemp -d "${TMPDIR:-/tmp}/fac-scale-moto.XXXXXX")"
         moto_start "$MOTO_DIR" || die "could not start moto's S3 server (the executable has the S3 driver, so the test needs it)"
     fi
-    S3_PREFIX="scale-out-$(random_alnum 12 | tr 'A-Z' 'a-z')/"
+    S3_PREFIX="scale-out-$(random_alnum 12 | tr 'A-Z' 'a-z')-"
     STORAGE_ENV=(STORAGE_BACKEND=s3 S3_BUCKET="$FAC_TEST_S3_BUCKET" S3_PREFIX="$S3_PREFIX" S3_FORCE_PATH_STYLE=true
         AWS_ACCESS_KEY_ID="$FAC_TEST_S3_ACCESS_KEY_ID" AWS_SECRET_ACCESS_KEY="$FAC_TEST_S3_SECRET_ACCESS_KEY"
         AWS_REGION="$FAC_TEST_S3_REGION" AWS_ENDPOINT_URL_S3="$FAC_TEST_S3_ENDPOINT")
