@@ -5,6 +5,8 @@ import NIOCore
 /// The blob was opened when the sequence was made, so a missing blob is reported before the first byte, and a
 /// blob replaced or deleted meanwhile still streams the version that was opened. Reads are batched
 /// (``ArtifactStore/Configuration/readBatchSize``) and cut into chunks, so a download costs one thread hop per batch.
+/// The next batch is read while the current one is consumed (one read ahead), so the disk and the network work at
+/// the same time; ``Iterator/nextBatch()`` hands on a whole batch at once, for writers that take big buffers.
 public struct BlobContents: AsyncSequence, Sendable {
     public typealias Element = ByteBuffer
     public typealias Failure = any Error
@@ -31,26 +33,60 @@ public struct BlobContents: AsyncSequence, Sendable {
     }
 
     /// Reads a batch, then yields it in slices of ``BlobContents/chunkSize`` (slicing shares the batch's storage).
+    ///
+    /// Once a batch has arrived, the read of the next one starts (on the source's threads) before the first byte of
+    /// this one is handed on. An iterator dropped half-way leaves at most that one read to finish on its own.
     public struct Iterator: AsyncIteratorProtocol {
         let source: any BlobByteSource
+        /// Where the next read starts (the read ahead, if any, covers from here).
         var offset: Int64
         let end: Int64
         let batchSize: Int
         var batch = ByteBuffer()
+        /// The read of the batch at `offset`, started ahead.
+        var readAhead: Task<ByteBuffer, any Error>?
+
+        init(source: any BlobByteSource, offset: Int64, end: Int64, batchSize: Int) {
+            self.source = source
+            self.offset = offset
+            self.end = end
+            self.batchSize = batchSize
+        }
 
         public mutating func next() async throws -> ByteBuffer? {
-            if batch.readableBytes == 0 {
-                guard offset < end else { return nil }
-                let length = Int(Swift.min(Int64(batchSize), end - offset))
-                batch = try await source.read(at: offset, length: length)
-                // A blob that shrank under us (it cannot: committed blobs are replaced, never rewritten) would
-                // otherwise loop forever.
-                guard batch.readableBytes > 0 else {
-                    throw ArtifactStoreError.ioFailure(underlying: UnexpectedEndOfBlob())
-                }
-                offset += Int64(batch.readableBytes)
-            }
+            guard try await fill() else { return nil }
             return batch.readSlice(length: Swift.min(BlobContents.chunkSize, batch.readableBytes))
+        }
+
+        /// What is left of the current batch, or the next whole batch (at most the batch size), as one buffer; `nil`
+        /// at the end. May be mixed with ``next()``.
+        public mutating func nextBatch() async throws -> ByteBuffer? {
+            guard try await fill() else { return nil }
+            defer { batch = ByteBuffer() }
+            return batch
+        }
+
+        /// Makes `batch` non-empty unless the range is done; starts the read of the batch after it.
+        private mutating func fill() async throws -> Bool {
+            guard batch.readableBytes == 0 else { return true }
+            guard offset < end else { return false }
+            let pending = readAhead ?? startRead()
+            readAhead = nil
+            let read = try await pending.value
+            // A blob that shrank under us (it cannot: committed blobs are replaced, never rewritten) would
+            // otherwise loop forever.
+            guard read.readableBytes > 0 else {
+                throw ArtifactStoreError.ioFailure(underlying: UnexpectedEndOfBlob())
+            }
+            offset += Int64(read.readableBytes)
+            batch = read
+            if offset < end { readAhead = startRead() }
+            return true
+        }
+
+        private func startRead() -> Task<ByteBuffer, any Error> {
+            let (source, offset, length) = (self.source, self.offset, Int(Swift.min(Int64(batchSize), end - offset)))
+            return Task { try await source.read(at: offset, length: length) }
         }
     }
 }

@@ -72,7 +72,10 @@ public final class FileSystemBackend: BlobBackend {
             do {
                 let folder = try SystemCall.openFolderChain(root: root, Self.folderComponents(of: key), create: false)
                 defer { _ = close(folder) }
-                return try SystemCall.openRegularFile(key.fileName, in: folder)
+                let opened = try SystemCall.openRegularFile(key.fileName, in: folder)
+                // Blobs are streamed front to back: a larger read-ahead window for what is not cached yet.
+                _ = posix_fadvise(opened.fd, 0, 0, POSIX_FADV_SEQUENTIAL)
+                return opened
             } catch let error as SystemCallError where error.isMissing || error.isForeignObject {
                 return nil
             }
