@@ -182,6 +182,11 @@ let package = Package(
             dependencies: [
                 "Identifiers",
                 "Orchestrator",
+                // The S3 tests' moto settings and bucket inventory (both backends run the store's tests).
+                "ArtifactStore",
+                "S3Storage",
+                "AWSSigV4",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -239,7 +244,7 @@ let package = Package(
         .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "Gateway", "TestSupport", "ArtifactStore", "CertVault", "Orchestrator",
+                "Gateway", "TestSupport", "ArtifactStore", "S3Storage", "CertVault", "Orchestrator",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 // Raw sockets for the slowloris and upload-cap tests; an HTTPS client for TLSTests.

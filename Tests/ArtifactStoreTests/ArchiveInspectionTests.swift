@@ -1,5 +1,6 @@
 import ArtifactStore
 import NIOCore
+import TestSupport
 import Testing
 
 @Suite("Archive inspection of uploads")
@@ -7,9 +8,22 @@ struct ArchiveInspectionTests {
     static let sourceLimits = ArchiveLimits.defaults(forUploadLimit: 500 << 20)
     static let zeros50MB = [UInt8](repeating: 0, count: 50_000_000)
 
-    /// Streams `zip` into a fresh store with inspection; returns the error, or nil when it was accepted.
+    /// Streams `zip` into a fresh store of each backend with inspection (the S3 driver inspects through ranged
+    /// GETs of its staged object), expects the same outcome from both, and returns the error, or nil when accepted.
     static func upload(_ zip: [UInt8], limits: ArchiveLimits = sourceLimits) async throws -> ArtifactStoreError? {
-        try await StoreFixture.with { fixture in
+        var outcomes: [TestBackend: ArtifactStoreError?] = [:]
+        for backend in TestBackend.allCases {
+            outcomes[backend] = try await upload(zip, limits: limits, backend: backend)
+        }
+        let filesystem = outcomes[.filesystem] ?? nil
+        let s3 = outcomes[.s3] ?? nil
+        #expect(filesystem?.code == s3?.code, "the backends disagree")
+        #expect(filesystem?.reason == s3?.reason, "the backends disagree")
+        return filesystem
+    }
+
+    static func upload(_ zip: [UInt8], limits: ArchiveLimits, backend: TestBackend) async throws -> ArtifactStoreError? {
+        try await StoreFixture.with(backend) { fixture in
             let key = StoreFixture.key()
             do {
                 let info = try await fixture.put(zip, at: key, chunk: 64 * 1024, inspect: limits)
@@ -17,8 +31,8 @@ struct ArchiveInspectionTests {
                 #expect(try await fixture.store.size(of: key) == Int64(zip.count))
                 return nil
             } catch let error as ArtifactStoreError {
-                // A rejected upload leaves nothing at all: no blob, no temporary file.
-                #expect(fixture.files().isEmpty)
+                // A rejected upload leaves nothing at all: no blob, no temporary file, no staged object.
+                #expect(try await fixture.everything().isEmpty)
                 return error
             }
         }

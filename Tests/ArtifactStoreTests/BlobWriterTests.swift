@@ -1,23 +1,26 @@
 import ArtifactStore
 import Foundation
 import NIOCore
+import TestSupport
 import Testing
 
 @Suite("Streaming writes")
 struct BlobWriterTests {
-    @Test func commit_afterStreamedChunks_storesBytesAndReportsSizeAndSHA256() async throws {
-        try await StoreFixture.with { fixture in
+    @Test(arguments: TestBackend.allCases)
+    func commit_afterStreamedChunks_storesBytesAndReportsSizeAndSHA256(backend: TestBackend) async throws {
+        try await StoreFixture.with(backend) { fixture in
             let bytes = randomBytes(3_000_000)
             let key = StoreFixture.key()
             let info = try await fixture.put(bytes, at: key, chunk: 7_777)
             #expect(info == BlobInfo(size: 3_000_000, sha256: sha256Hex(bytes)))
             #expect(try await fixture.store.readAll(key, maxBytes: 4_000_000) == bytes)
-            #expect(fixture.temporaryFiles.isEmpty)
+            #expect(try await fixture.leftovers().isEmpty)
         }
     }
 
-    @Test func commit_ofEmptyBlob_storesZeroBytes() async throws {
-        try await StoreFixture.with { fixture in
+    @Test(arguments: TestBackend.allCases)
+    func commit_ofEmptyBlob_storesZeroBytes(backend: TestBackend) async throws {
+        try await StoreFixture.with(backend) { fixture in
             let key = StoreFixture.key()
             let writer = try await fixture.store.makeWriter(for: key, limit: 10)
             let info = try await writer.commit(expectedSHA256: nil, inspect: nil)
@@ -26,16 +29,18 @@ struct BlobWriterTests {
         }
     }
 
-    @Test func write_whenLimitCrossed_throwsTooLargeAndLeavesNothing() async throws {
-        try await StoreFixture.with { fixture in
+    @Test(arguments: TestBackend.allCases)
+    func write_whenLimitCrossed_throwsTooLargeAndLeavesNothing(backend: TestBackend) async throws {
+        try await StoreFixture.with(backend) { fixture in
             let key = StoreFixture.key()
-            let writer = try await fixture.store.makeWriter(for: key, limit: 2_500_000)
-            try await writer.write(ByteBuffer(bytes: randomBytes(2_000_000)))
-            #expect(fixture.temporaryFiles.count == 1)
+            // Past one S3 part (5 MiB in tests), so the bucket holds a multipart upload to abort.
+            let writer = try await fixture.store.makeWriter(for: key, limit: 6_500_000)
+            try await writer.write(ByteBuffer(bytes: randomBytes(6_000_000)))
+            #expect(try await fixture.leftoversSettle(at: 1))
             await #expect(throws: ArtifactStoreError.self) {
                 try await writer.write(ByteBuffer(bytes: randomBytes(600_000)))
             }
-            #expect(fixture.temporaryFiles.isEmpty)
+            #expect(try await fixture.leftovers().isEmpty)
             #expect(try await fixture.store.size(of: key) == nil)
             let late = await #expect(throws: ArtifactStoreError.self) {
                 _ = try await writer.commit(expectedSHA256: nil, inspect: nil)
@@ -44,8 +49,9 @@ struct BlobWriterTests {
         }
     }
 
-    @Test func write_exactlyAtLimit_isAccepted() async throws {
-        try await StoreFixture.with { fixture in
+    @Test(arguments: TestBackend.allCases)
+    func write_exactlyAtLimit_isAccepted(backend: TestBackend) async throws {
+        try await StoreFixture.with(backend) { fixture in
             let key = StoreFixture.key()
             let writer = try await fixture.store.makeWriter(for: key, limit: 1000)
             try await writer.write(ByteBuffer(bytes: randomBytes(1000)))
@@ -54,8 +60,9 @@ struct BlobWriterTests {
         }
     }
 
-    @Test func write_crossingLimit_reportsTooLargeCode() async throws {
-        try await StoreFixture.with { fixture in
+    @Test(arguments: TestBackend.allCases)
+    func write_crossingLimit_reportsTooLargeCode(backend: TestBackend) async throws {
+        try await StoreFixture.with(backend) { fixture in
             let writer = try await fixture.store.makeWriter(for: StoreFixture.key(), limit: 10)
             let error = await #expect(throws: ArtifactStoreError.self) {
                 try await writer.write(ByteBuffer(bytes: randomBytes(11)))
@@ -64,20 +71,22 @@ struct BlobWriterTests {
         }
     }
 
-    @Test func abort_midway_leavesNothingVisibleAndIsIdempotent() async throws {
-        try await StoreFixture.with { fixture in
+    @Test(arguments: TestBackend.allCases)
+    func abort_midway_leavesNothingVisibleAndIsIdempotent(backend: TestBackend) async throws {
+        try await StoreFixture.with(backend) { fixture in
             let key = StoreFixture.key()
             let writer = try await fixture.store.makeWriter(for: key, limit: .max)
-            try await writer.write(ByteBuffer(bytes: randomBytes(3_000_000)))
+            try await writer.write(ByteBuffer(bytes: randomBytes(6_000_000)))
             await writer.abort()
             await writer.abort()
-            #expect(fixture.files().isEmpty)
+            #expect(try await fixture.everything().isEmpty)
             #expect(try await fixture.store.size(of: key) == nil)
         }
     }
 
-    @Test func commit_withWrongExpectedSHA256_throwsChecksumMismatchAndLeavesNothing() async throws {
-        try await StoreFixture.with { fixture in
+    @Test(arguments: TestBackend.allCases)
+    func commit_withWrongExpectedSHA256_throwsChecksumMismatchAndLeavesNothing(backend: TestBackend) async throws {
+        try await StoreFixture.with(backend) { fixture in
             let key = StoreFixture.key()
             let writer = try await fixture.store.makeWriter(for: key, limit: .max)
             try await writer.write(ByteBuffer(bytes: randomBytes(1000)))
@@ -85,12 +94,13 @@ struct BlobWriterTests {
                 _ = try await writer.commit(expectedSHA256: String(repeating: "0", count: 64), inspect: nil)
             }
             #expect(error?.code == .checksumMismatch)
-            #expect(fixture.files().isEmpty)
+            #expect(try await fixture.everything().isEmpty)
         }
     }
 
-    @Test func commit_withMatchingExpectedSHA256InUppercase_succeeds() async throws {
-        try await StoreFixture.with { fixture in
+    @Test(arguments: TestBackend.allCases)
+    func commit_withMatchingExpectedSHA256InUppercase_succeeds(backend: TestBackend) async throws {
+        try await StoreFixture.with(backend) { fixture in
             let bytes = randomBytes(1000)
             let writer = try await fixture.store.makeWriter(for: StoreFixture.key(), limit: .max)
             try await writer.write(ByteBuffer(bytes: bytes))
@@ -119,11 +129,13 @@ struct BlobWriterTests {
         }
     }
 
-    @Test func sweep_leavesWritesInFlightAlone() async throws {
-        try await StoreFixture.with { fixture in
+    @Test(arguments: TestBackend.allCases)
+    func sweep_leavesWritesInFlightAlone(backend: TestBackend) async throws {
+        try await StoreFixture.with(backend) { fixture in
             let key = StoreFixture.key()
             let writer = try await fixture.store.makeWriter(for: key, limit: .max)
-            try await writer.write(ByteBuffer(bytes: randomBytes(2_000_000)))
+            try await writer.write(ByteBuffer(bytes: randomBytes(6_000_000)))
+            #expect(try await fixture.leftoversSettle(at: 1))
             #expect(try await fixture.store.sweepTemporaryFiles() == 0)
             try await writer.write(ByteBuffer(bytes: randomBytes(10)))
             let info = try await writer.commit(expectedSHA256: nil, inspect: nil)
@@ -156,8 +168,9 @@ struct BlobWriterTests {
         }
     }
 
-    @Test func write_smallBlobInOneCall_isAtomicAndReadable() async throws {
-        try await StoreFixture.with { fixture in
+    @Test(arguments: TestBackend.allCases)
+    func write_smallBlobInOneCall_isAtomicAndReadable(backend: TestBackend) async throws {
+        try await StoreFixture.with(backend) { fixture in
             let key = StoreFixture.key(.certs)
             let bytes = randomBytes(5000)
             let info = try await fixture.store.write(bytes, to: key)
@@ -170,8 +183,9 @@ struct BlobWriterTests {
         }
     }
 
-    @Test func concurrentWriters_toOneKey_leaveOneWholeVersion() async throws {
-        try await StoreFixture.with { fixture in
+    @Test(arguments: TestBackend.allCases)
+    func concurrentWriters_toOneKey_leaveOneWholeVersion(backend: TestBackend) async throws {
+        try await StoreFixture.with(backend) { fixture in
             let key = StoreFixture.key()
             let versions = (0..<4).map { _ in randomBytes(1_200_000) }
             try await withThrowingTaskGroup(of: BlobInfo.self) { group in
@@ -182,7 +196,7 @@ struct BlobWriterTests {
             }
             let stored = try await fixture.store.readAll(key, maxBytes: 2_000_000)
             #expect(versions.contains(stored))
-            #expect(fixture.temporaryFiles.isEmpty)
+            #expect(try await fixture.leftovers().isEmpty)
         }
     }
 }

@@ -2,17 +2,37 @@ import ArtifactStore
 import Crypto
 import Foundation
 import Identifiers
+import Logging
 import NIOCore
+import S3Storage
+import TestSupport
 
-/// A store in a fresh folder of its own, removed when the test ends.
+/// A store in a fresh folder of its own (filesystem), or under a fresh prefix of moto's bucket (s3), removed when
+/// the test ends.
 struct StoreFixture {
+    let backend: TestBackend
     let root: String
     let store: ArtifactStore
+    /// The bucket's client, for the s3 backend.
+    let s3: S3Client?
 
-    init() throws {
+    init(_ backend: TestBackend = .filesystem, configure: (inout S3Configuration) -> Void = { _ in }) throws {
+        self.backend = backend
         root = NSTemporaryDirectory() + "artifact-store-tests-" + UUID().uuidString
         do {
-            store = try ArtifactStore(configuration: .init(root: root))
+            switch backend {
+            case .filesystem:
+                store = try ArtifactStore(configuration: .init(root: root))
+                s3 = nil
+            case .s3:
+                var configuration = try MotoEnvironment.configuration()
+                configure(&configuration)
+                let client = MotoEnvironment.client(configuration)
+                var logger = Logger(label: "s3-test")
+                logger.logLevel = .warning
+                store = ArtifactStore(configuration: .init(root: root), backend: S3Backend(client: client, logger: logger))
+                s3 = client
+            }
         } catch {
             // The redacted description says only "storageUnavailable"; a failing test needs the detail.
             print(String(reflecting: error))
@@ -22,9 +42,52 @@ struct StoreFixture {
 
     /// Runs `body` with a fresh store and removes its folder afterwards, whatever happens.
     static func with<T>(_ body: (StoreFixture) async throws -> T) async throws -> T {
-        let fixture = try StoreFixture()
+        try await with(.filesystem, body)
+    }
+
+    /// Runs `body` with a fresh store on `backend` and removes what it stored afterwards, whatever happens.
+    static func with<T>(
+        _ backend: TestBackend, configure: (inout S3Configuration) -> Void = { _ in }, _ body: (StoreFixture) async throws -> T
+    ) async throws -> T {
+        let fixture = try StoreFixture(backend, configure: configure)
         defer { try? FileManager.default.removeItem(atPath: fixture.root) }
-        return try await body(fixture)
+        do {
+            let result = try await body(fixture)
+            await fixture.removeBucketObjects()
+            return result
+        } catch {
+            await fixture.removeBucketObjects()
+            throw error
+        }
+    }
+
+    /// What a failed or abandoned write could leave: temporary files (filesystem); staging objects, probes and
+    /// unfinished multipart uploads under the test's prefix (s3).
+    func leftovers() async throws -> [String] {
+        guard let s3 else { return temporaryFiles }
+        return try await s3.leftovers(prefix: s3.configuration.prefix)
+    }
+
+    /// Waits (up to 10 s) until ``leftovers()`` has `count` entries, and says whether it did: a writer hands its
+    /// batches to the backend without waiting, so an S3 multipart upload appears shortly after `write` returns.
+    func leftoversSettle(at count: Int) async throws -> Bool {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            if try await leftovers().count == count { return true }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return try await leftovers().count == count
+    }
+
+    /// Everything stored: files below the root (filesystem); every object and unfinished upload under the prefix (s3).
+    func everything() async throws -> [String] {
+        guard let s3 else { return files() }
+        return try await s3.inventory(prefix: s3.configuration.prefix)
+    }
+
+    private func removeBucketObjects() async {
+        guard let s3 else { return }
+        await s3.removeEverything(prefix: s3.configuration.prefix)
     }
 
     static func key(_ kind: BlobKind = .source) -> BlobKey { BlobKey(build: BuildID.random(), kind: kind) }
