@@ -21,6 +21,12 @@ struct AssignCommand: AsyncParsableCommand {
     var startDelayMs: Int = 0
     @Option(name: .customLong("done-file"), help: "Created when the last worker has stopped, before the check through the API.")
     var doneFile: String?
+    @Option(help: """
+        Paced (open loop): claims per second offered, all workers together, on a timetable fixed in advance (one \
+        slot per build, 1/rate apart, dealt round-robin to the workers); latency counts from each slot's due time. \
+        Without it the run is closed loop: each worker polls again as soon as it has released its build.
+        """)
+    var rate: Double?
 
     func validate() throws {
         guard (1...5000).contains(workers), (1...200_000).contains(builds) else {
@@ -28,6 +34,9 @@ struct AssignCommand: AsyncParsableCommand {
         }
         guard (1...16).contains(submitConcurrency), (0...60).contains(wait), (0...60_000).contains(startDelayMs) else {
             throw ValidationError("--submit-concurrency must be 1-16, --wait 0-60 and --start-delay-ms 0-60000")
+        }
+        if let rate, PacedSchedule(rate: rate, count: builds, workers: workers) == nil {
+            throw ValidationError("--rate must be above 0 and at most 100000 claims/s (it was \(rate))")
         }
     }
 
@@ -47,40 +56,37 @@ struct AssignCommand: AsyncParsableCommand {
         var errors: Int
         var firstError: String?
         var verdict: RunSteps.Verdict?
+        /// Paced runs only: the offered rate, and the latency split into the controller's part and the generator's.
+        var rate: Double?
+        /// Sent → answer received (`latencyMs` of a paced run counts from the slot's due time instead).
+        var serviceMs: LatencySummary?
+        /// Due → sent: how far the generator fell behind its timetable.
+        var sendLagMs: LatencySummary?
     }
 
     func run() async throws {
         let (workers, builds, wait, submitConcurrency, verify) = (workers, builds, wait, submitConcurrency, verify)
         let (readyFile, doneFile, startDelay) = (readyFile, doneFile, Duration.milliseconds(startDelayMs))
+        let rate = rate
         let result = try await connection.withClients(connections: workers + 32) { clients in
             note("assign: submitting \(builds) builds")
             let (ids, submitSeconds) = try await RunSteps.submitQueue(clients[0], count: builds, concurrency: submitConcurrency)
             note("assign: \(builds) builds in \(rounded(submitSeconds, 2)) s; registering \(workers) workers on \(clients.count) controller(s)")
             let registered = try await RunSteps.register(clients, count: workers, prefix: "assign")
+            // Paced: every worker's connection is open before the first slot, so no claim pays for a TCP handshake.
+            if rate != nil { try await RunSteps.openConnections(clients, count: registered.count) }
             if let readyFile { FileManager.default.createFile(atPath: readyFile, contents: Data("ready\n".utf8)) }
             try await Task.sleep(for: startDelay)
-            let started = ContinuousClock.now
-            let outcome = await RunSteps.runWorkers(registered, clients) { client, worker in
-                var worker = worker
-                var outcome = WorkerOutcome()
-                while !Task.isCancelled, outcome.errors < WorkerOutcome.errorLimit {
-                    do {
-                        let sent = ContinuousClock.now
-                        outcome.polls += 1
-                        // Nothing after `wait` seconds: the queue is drained, this worker is done.
-                        guard let job = try await client.poll(&worker, wait: wait) else { break }
-                        let received = ContinuousClock.now
-                        LatencySummary.record(received - sent, into: &outcome.latency)
-                        outcome.ledger.record(job.id)
-                        outcome.lastAssignment = received
-                        try await client.fail(worker, build: job.id)
-                        outcome.completed += 1
-                    } catch {
-                        outcome.failed(error)
-                        try? await Task.sleep(for: .milliseconds(50))
-                    }
-                }
-                return outcome
+            var paced: PacedRecorder?
+            let started: ContinuousClock.Instant
+            let outcome: WorkerOutcome
+            if let rate, let schedule = PacedSchedule(rate: rate, count: builds, workers: registered.count) {
+                started = ContinuousClock.now + .milliseconds(200)
+                note("assign: paced, \(rate) claims/s offered for \(rounded(schedule.length.seconds, 1)) s")
+                (outcome, paced) = await Self.runPaced(registered, clients, schedule: schedule, start: started, wait: wait)
+            } else {
+                started = ContinuousClock.now
+                outcome = await Self.runClosedLoop(registered, clients, wait: wait)
             }
             let seconds = ((outcome.lastAssignment ?? ContinuousClock.now) - started).seconds
             if let doneFile { FileManager.default.createFile(atPath: doneFile, contents: Data("done\n".utf8)) }
@@ -94,15 +100,94 @@ struct AssignCommand: AsyncParsableCommand {
                 controllers: clients.count, workers: workers, builds: builds, submitSeconds: rounded(submitSeconds, 2),
                 claims: outcome.ledger.total, seconds: rounded(seconds, 3),
                 claimsPerSecond: rounded(Double(outcome.ledger.total) / max(seconds, 1e-6)),
-                latencyMs: LatencySummary(outcome.latency), duplicated: outcome.ledger.duplicated.count,
+                latencyMs: LatencySummary(paced?.latency ?? outcome.latency), duplicated: outcome.ledger.duplicated.count,
                 missing: outcome.ledger.missing(from: ids).count, foreign: outcome.ledger.foreign(to: expected).count,
-                errors: outcome.errors, firstError: outcome.firstError, verdict: verdict)
+                errors: outcome.errors, firstError: outcome.firstError, verdict: verdict, rate: rate,
+                serviceMs: paced.map { LatencySummary($0.service) }, sendLagMs: paced.map { LatencySummary($0.sendLag) })
         }
         try report(result, summary: [
             "assign: \(result.workers) workers on \(result.controllers) controller(s), \(result.claims) claims in \(result.seconds) s = \(result.claimsPerSecond) claims/s",
-            "assignment latency: \(result.latencyMs.text)",
+            (result.rate.map { "paced at \($0) claims/s offered; latency from each slot's due time: " } ?? "assignment latency: ")
+                + result.latencyMs.text,
             "duplicated \(result.duplicated), never assigned \(result.missing), foreign \(result.foreign), errors \(result.errors)"
                 + (result.firstError.map { " (first: \($0))" } ?? ""),
-        ] + (result.verdict.map { ["API check: \($0.ok ? "ok" : "FAILED") \($0)"] } ?? []))
+        ] + [result.serviceMs.map { "sent → answer: \($0.text)" }, result.sendLagMs.map { "due → sent: \($0.text)" }].compactMap { $0 }
+          + (result.verdict.map { ["API check: \($0.ok ? "ok" : "FAILED") \($0)"] } ?? []))
+    }
+
+    /// Each worker polls again as soon as it has released its build: `workers` requests always in flight.
+    static func runClosedLoop(
+        _ registered: [(Int, SimulatedWorker)], _ clients: [ControllerClient], wait: Int
+    ) async -> WorkerOutcome {
+        await RunSteps.runWorkers(registered, clients) { client, worker in
+            var worker = worker
+            var outcome = WorkerOutcome()
+            while !Task.isCancelled, outcome.errors < WorkerOutcome.errorLimit {
+                do {
+                    let sent = ContinuousClock.now
+                    outcome.polls += 1
+                    // Nothing after `wait` seconds: the queue is drained, this worker is done.
+                    guard let job = try await client.poll(&worker, wait: wait) else { break }
+                    let received = ContinuousClock.now
+                    LatencySummary.record(received - sent, into: &outcome.latency)
+                    outcome.ledger.record(job.id)
+                    outcome.lastAssignment = received
+                    try await client.fail(worker, build: job.id)
+                    outcome.completed += 1
+                } catch {
+                    outcome.failed(error)
+                    try? await Task.sleep(for: .milliseconds(50))
+                }
+            }
+            return outcome
+        }
+    }
+
+    /// Each worker polls at its slots of `schedule` (sleeping until a slot is due, or at once when behind it),
+    /// and releases each build before its next slot. One slot, one claim: a slot whose poll finds nothing or
+    /// fails is counted, not retried.
+    static func runPaced(
+        _ registered: [(Int, SimulatedWorker)], _ clients: [ControllerClient], schedule: PacedSchedule,
+        start: ContinuousClock.Instant, wait: Int
+    ) async -> (WorkerOutcome, PacedRecorder) {
+        await withTaskGroup(of: (WorkerOutcome, PacedRecorder).self) { group in
+            for (index, (controller, worker)) in registered.enumerated() {
+                let client = clients[controller]
+                group.addTask {
+                    var worker = worker
+                    var outcome = WorkerOutcome()
+                    var recorder = PacedRecorder()
+                    for slot in schedule.slots(ofWorker: index) {
+                        guard !Task.isCancelled, outcome.errors < WorkerOutcome.errorLimit else { break }
+                        let due = start + schedule.offset(ofSlot: slot)
+                        if due > ContinuousClock.now { try? await Task.sleep(until: due, tolerance: .microseconds(100)) }
+                        do {
+                            let sent = ContinuousClock.now
+                            outcome.polls += 1
+                            guard let job = try await client.poll(&worker, wait: wait) else {
+                                outcome.failed(LoadGeneratorError("slot \(slot): the poll found no build"))
+                                continue
+                            }
+                            let received = ContinuousClock.now
+                            recorder.record(due: due, sent: sent, received: received)
+                            outcome.ledger.record(job.id)
+                            outcome.lastAssignment = received
+                            try await client.fail(worker, build: job.id)
+                            outcome.completed += 1
+                        } catch {
+                            outcome.failed(error)
+                        }
+                    }
+                    return (outcome, recorder)
+                }
+            }
+            var all = WorkerOutcome()
+            var recorder = PacedRecorder()
+            for await (outcome, paced) in group {
+                all.merge(outcome)
+                recorder.merge(paced)
+            }
+            return (all, recorder)
+        }
     }
 }

@@ -57,6 +57,11 @@ struct ControllerClient: Sendable {
     private var keyHeader: (String, String) { ("X-API-Key", apiKey) }
     private static let jsonType = ("Content-Type", "application/json")
 
+    /// `GET /api/openapi.yaml`: a call that opens (or reuses) a connection and touches no database.
+    func warmUp() async throws {
+        try expectOK(try await send(.GET, "/api/openapi.yaml"), "warm-up")
+    }
+
     // MARK: the CLI
 
     struct Submitted: Decodable { let id: String }

@@ -77,4 +77,51 @@ import Testing
         #expect(text.hasSuffix("\u{1}\u{2}\r\n--B--\r\n"))
         #expect(form.contentType == "multipart/form-data; boundary=B")
     }
+
+    @Test func pacedSchedule_dealsEverySlotOnce_roundRobin_atFixedTimes() throws {
+        let schedule = try #require(PacedSchedule(rate: 50, count: 10, workers: 4))
+        // Worker 1 has slots 1, 5, 9: due at 20, 100 and 180 ms, i.e. every 4 / 50 s.
+        #expect(Array(schedule.slots(ofWorker: 1)) == [1, 5, 9])
+        #expect(schedule.slots(ofWorker: 1).map { schedule.offset(ofSlot: $0) } == [.milliseconds(20), .milliseconds(100), .milliseconds(180)])
+        // Every slot belongs to exactly one worker.
+        let dealt = (0..<4).flatMap { Array(schedule.slots(ofWorker: $0)) }.sorted()
+        #expect(dealt == Array(0..<10))
+        #expect(schedule.length == .milliseconds(180))
+        // More workers than slots: the extra workers have none.
+        #expect(Array(try #require(PacedSchedule(rate: 1, count: 2, workers: 5)).slots(ofWorker: 3)).isEmpty)
+    }
+
+    @Test func pacedSchedule_doesNotDrift_overALongRun() throws {
+        // 3 per second: the interval (333,333,333.3 ns) is not a whole number of nanoseconds, so adding it up
+        // slot by slot would be 0.1 ms early per 1,000 slots; slot 3,000,000 must be due at exactly 1,000,000 s.
+        let schedule = try #require(PacedSchedule(rate: 3, count: 3_000_001, workers: 7))
+        #expect(schedule.offset(ofSlot: 3_000_000) == .seconds(1_000_000))
+        #expect(schedule.offset(ofSlot: 1) == .nanoseconds(333_333_333))
+        #expect(schedule.offset(ofSlot: 2) == .nanoseconds(666_666_667))
+    }
+
+    @Test(arguments: [0.0, -1, .infinity, .nan, 200_000])
+    func pacedSchedule_refusesRatesThatCannotBeARate(_ rate: Double) {
+        #expect(PacedSchedule(rate: rate, count: 10, workers: 2) == nil)
+    }
+
+    @Test func pacedRecorder_chargesALateSendFromItsDueTime_notFromWhenItWent() {
+        // A slot due at t, sent 40 ms late (the worker's previous call was slow), answered 5 ms after sending:
+        // its latency is 45 ms, of which the controller took 5 and the timetable's backlog 40.
+        let due = ContinuousClock.now
+        var recorder = PacedRecorder()
+        recorder.record(due: due, sent: due + .milliseconds(40), received: due + .milliseconds(45))
+        recorder.record(due: due + .milliseconds(20), sent: due + .milliseconds(20), received: due + .milliseconds(22))
+        var other = PacedRecorder()
+        other.record(due: due, sent: due, received: due + .milliseconds(3))
+        recorder.merge(other)
+        let latency = LatencySummary(recorder.latency)
+        let service = LatencySummary(recorder.service)
+        let lag = LatencySummary(recorder.sendLag)
+        #expect(latency.count == 3)
+        #expect(abs(latency.max - 45) <= 0.05)
+        #expect(abs(service.max - 5) <= 0.01)
+        #expect(abs(lag.max - 40) <= 0.05)
+        #expect(lag.p50 <= 0.01)
+    }
 }
