@@ -80,8 +80,14 @@ struct Authenticator: Sendable {
     ///
     /// A caller that held only an earlier attempt is told why its attempt is over (409); one that never held
     /// the build, or holds a token of another build, gets 403.
+    ///
+    /// `provenWorker` is what ``requireWorker(_:formWorkerID:)`` already returned for these same `credentials`
+    /// earlier in the request (a route that authenticates before it reads the body): it stands in for that
+    /// call's second run, so the worker token is looked up once per request, not twice. Every other step, the
+    /// order of the checks included, is the same with or without it.
     func requireHolder(
-        _ credentials: PresentedCredentials, build id: String, accepts: Set<CredentialKind>, formWorkerID: String? = nil
+        _ credentials: PresentedCredentials, build id: String, accepts: Set<CredentialKind>, formWorkerID: String? = nil,
+        provenWorker: WorkerPrincipal? = nil
     ) async throws -> Holder {
         let hasWorkerCredential = accepts.contains(.worker)
             && (credentials.workerToken != nil || credentials.apiKey != nil)
@@ -91,7 +97,12 @@ struct Authenticator: Sendable {
             if !hasWorkerCredential { throw GatewayError.forbidden("Invalid VM token") }
         }
         guard hasWorkerCredential else { throw GatewayError.unauthorized() }
-        let worker = try await requireWorker(credentials, formWorkerID: formWorkerID)
+        let worker: WorkerPrincipal
+        if let provenWorker {
+            worker = provenWorker
+        } else {
+            worker = try await requireWorker(credentials, formWorkerID: formWorkerID)
+        }
         switch try await holderCheck(build: id, worker: worker.workerID) {
         case .current(let attempt):
             return Holder(buildID: id, attempt: attempt, workerID: worker.workerID, via: .worker)

@@ -108,17 +108,32 @@ extension Gateway {
     /// The build named in a worker call's JSON body, with the caller proven to hold it.
     private func heldBuild(_ request: Request, _ credentials: PresentedCredentials) async throws -> (Authenticator.Holder, BuildReference) {
         // Who is asking comes before what they ask: an anonymous or wrong caller learns nothing from the body.
-        _ = try await authenticator.requireWorker(credentials)
+        let worker = try await authenticator.requireWorker(credentials)
         let body = try await JSONBody.decode(BuildReference.self, from: request, invalid: "build_id required")
         guard let text = body.build_id, !text.isEmpty else { throw GatewayError.badRequest("build_id required") }
         let id = BuildID(text)?.rawValue ?? ""
-        let holder = try await authenticator.requireHolder(credentials, build: id, accepts: [.worker])
+        // The worker proven above, not its token looked up a second time.
+        let holder = try await authenticator.requireHolder(credentials, build: id, accepts: [.worker], provenWorker: worker)
         return (holder, body)
     }
 
     func workerFail(_ request: Request, _ credentials: PresentedCredentials) async throws -> Response {
-        let (holder, body) = try await heldBuild(request, credentials)
+        // As `heldBuild`: who is asking comes before what they ask.
+        let worker = try await authenticator.requireWorker(credentials)
+        let body = try await JSONBody.decode(BuildReference.self, from: request, invalid: "build_id required")
+        guard let text = body.build_id, !text.isEmpty else { throw GatewayError.badRequest("build_id required") }
+        let id = BuildID(text)?.rawValue ?? ""
         let message = body.error.flatMap { $0.isEmpty ? nil : String($0.prefix(4000)) } ?? "Build failed"
+        // The holder's own call, in one statement guarded by the holder. Taken only where `requireHolder` would
+        // decide by the worker too (a VM token beside an API-key worker is judged as a VM token there), and a
+        // statement that matches nothing changes nothing: every other caller gets the same checks and answers
+        // as before, from `requireHolder` and the attempt-guarded `fail` below.
+        if credentials.vmToken == nil || credentials.workerToken != nil,
+            try await orchestrator.failHeld(build: id, worker: worker.workerID, message: message)
+        {
+            return .json(["success": true])
+        }
+        let holder = try await authenticator.requireHolder(credentials, build: id, accepts: [.worker], provenWorker: worker)
         try await orchestrator.fail(build: holder.buildID, attempt: holder.attempt, message: message)
         return .json(["success": true])
     }

@@ -17,6 +17,8 @@ extension Gateway {
     private struct WorkerUploadForm: MultipartConsumer {
         let gateway: Gateway
         let credentials: PresentedCredentials
+        /// The worker the headers proved before the body was read, if they named one (saves a second token lookup).
+        let provenWorker: Authenticator.WorkerPrincipal?
         var fields: [String: FormFieldBuffer] = [:]
         var currentField: String?
         var holder: Authenticator.Holder?
@@ -35,7 +37,8 @@ extension Gateway {
                 }
                 let id = BuildID(text)?.rawValue ?? ""
                 let holder = try await gateway.authenticator.requireHolder(
-                    credentials, build: id, accepts: [.worker], formWorkerID: fields["worker_id"]?.text)
+                    credentials, build: id, accepts: [.worker], formWorkerID: fields["worker_id"]?.text,
+                    provenWorker: provenWorker)
                 self.holder = holder
                 guard fields["success"]?.text.lowercased() != "false" else { return }
                 try await gateway.ensureLive(holder)
@@ -65,14 +68,17 @@ extension Gateway {
     func uploadResult(_ request: Request, _ credentials: PresentedCredentials) async throws -> Response {
         // Authenticate what the headers carry before reading a byte of the body (old workers name themselves
         // only in the form, so their id is checked when the form is read).
+        var provenWorker: Authenticator.WorkerPrincipal?
         if credentials.workerToken != nil || credentials.workerID != nil {
-            _ = try await authenticator.requireWorker(credentials)
+            // A token, or an id in the headers, decides who the worker is whatever the form says
+            // (`requireWorker` prefers both to the form's worker_id), so this principal holds for the form too.
+            provenWorker = try await authenticator.requireWorker(credentials)
         } else if credentials.apiKey == nil {
             throw GatewayError.unauthorized()
         } else if !authenticator.isValidAPIKey(credentials.apiKey) {
             throw GatewayError.forbidden("Invalid API key")
         }
-        var form = WorkerUploadForm(gateway: self, credentials: credentials)
+        var form = WorkerUploadForm(gateway: self, credentials: credentials, provenWorker: provenWorker)
         do {
             try await MultipartReader.read(request, into: &form)
         } catch {
@@ -88,7 +94,7 @@ extension Gateway {
             }
             holder = try await authenticator.requireHolder(
                 credentials, build: BuildID(text)?.rawValue ?? "", accepts: [.worker],
-                formWorkerID: form.fields["worker_id"]?.text)
+                formWorkerID: form.fields["worker_id"]?.text, provenWorker: provenWorker)
         }
         let success = form.fields["success"]?.text.trimmingCharacters(in: .whitespaces).lowercased() == "true"
         guard success else {
