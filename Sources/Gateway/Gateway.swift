@@ -18,6 +18,8 @@ public struct Gateway: Sendable {
     let authenticator: Authenticator
     let storageUsage = StorageUsageCache()
     let routeGuard: RouteGuard
+    /// The held long-polls' shared re-check of the queue (one query per process per ``GatewayConfiguration/longPollRecheck``).
+    let pendingRecheck: PendingRecheck
 
     public init(
         configuration: GatewayConfiguration, orchestrator: Orchestrator, store: ArtifactStore, vault: CertVault,
@@ -32,6 +34,7 @@ public struct Gateway: Sendable {
         self.logger = logger
         self.authenticator = Authenticator(apiKey: configuration.apiKey, orchestrator: orchestrator)
         self.routeGuard = RouteGuard(configuration: configuration)
+        self.pendingRecheck = PendingRecheck(interval: configuration.longPollRecheck)
     }
 
     /// The router with every route of ``RouteTable``, behind the request-id and error middleware.

@@ -5,7 +5,7 @@ import PostgresNIO
 import TestSupport
 import Testing
 
-/// `failHeld`: a worker's `fail` in one statement guarded by the holder.
+/// `failHeld`: a worker's `fail` in one statement guarded by the holder; and the long-polls' `pendingBuildExists`.
 @Suite struct HolderFailTests {
     @Test func failHeld_byTheHolder_finishesItsLiveAttempt_likeFail() async throws {
         try await OrchestratorFixture.run { fixture in
@@ -48,6 +48,17 @@ import Testing
             #expect(try await fixture.orchestrator.failHeld(build: build, worker: other, message: "done"))
             #expect(try await fixture.orchestrator.failHeld(build: build, worker: other, message: "again") == false)
             #expect(try await fixture.orchestrator.build(build)?.errorMessage == "done")
+        }
+    }
+
+    @Test func pendingBuildExists_seesOnlyTheQueue() async throws {
+        try await OrchestratorFixture.run { fixture in
+            #expect(try await fixture.orchestrator.pendingBuildExists() == false)
+            let build = try await fixture.submitBuild()
+            #expect(try await fixture.orchestrator.pendingBuildExists())
+            _ = try #require(try await fixture.poll(try await fixture.registerWorker()))
+            #expect(try await fixture.orchestrator.pendingBuildExists() == false)
+            _ = build
         }
     }
 }

@@ -49,7 +49,7 @@ extension Gateway {
         }
         let deadline = ContinuousClock.now + wait
         let platforms = try await declaredPlatforms(of: worker.workerID)
-        while true {
+        claiming: while true {
             let generation = queueSignal.generation
             let otp = SecretToken.generate()
             let job = try await orchestrator.poll(
@@ -68,14 +68,26 @@ extension Gateway {
                     "access_token": .string(accessToken),
                 ])
             }
-            let remaining = deadline - ContinuousClock.now
-            // On SIGTERM a held long-poll answers "no job" at once, so it does not hold up the shutdown.
-            guard remaining > .zero, !Task.isCancelled, !Task.isShuttingDownGracefully else { break }
-            let signal = queueSignal
-            await withGracefulShutdownHandler {
-                await signal.wait(after: generation, timeout: min(remaining, configuration.longPollRecheck))
-            } onGracefulShutdown: {
-                signal.signal()
+            // Nothing yet: wait for a notification (any process queued a build), or for a tick of the process's
+            // shared re-check that finds a pending build (a missed notification). Only then try a claim again.
+            while true {
+                let now = ContinuousClock.now
+                let remaining = deadline - now
+                // On SIGTERM a held long-poll answers "no job" at once, so it does not hold up the shutdown.
+                guard remaining > .zero, !Task.isCancelled, !Task.isShuttingDownGracefully else { break claiming }
+                let signal = queueSignal
+                let untilTick = pendingRecheck.nextTick(after: now) - now
+                await withGracefulShutdownHandler {
+                    await signal.wait(after: generation, timeout: min(remaining, untilTick))
+                } onGracefulShutdown: {
+                    signal.signal()
+                }
+                if signal.generation != generation { continue claiming }
+                guard ContinuousClock.now < deadline else { break claiming }
+                let orchestrator = orchestrator
+                if await pendingRecheck.pendingBuildExists({ try await orchestrator.pendingBuildExists() }) {
+                    continue claiming
+                }
             }
         }
         return .json(["job": .null, "access_token": .string(accessToken)])

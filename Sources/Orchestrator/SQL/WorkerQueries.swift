@@ -250,6 +250,14 @@ extension Orchestrator {
 
 
 extension Orchestrator {
+    /// Whether any build waits in the queue (one probe of the `builds_queue` partial index): the held long-polls'
+    /// cheap periodic re-check, before any of them tries a claim.
+    public func pendingBuildExists() async throws -> Bool {
+        let rows = try await client.query("SELECT EXISTS (SELECT 1 FROM builds WHERE status = 'pending')", logger: logger)
+        for try await exists in rows.decode(Bool.self) { return exists }
+        return false
+    }
+
     /// The `capabilities.platforms` a worker declared; `nil` when it declared none (it takes any platform).
     public func declaredPlatforms(worker: String) async throws -> [String]? {
         let rows = try await client.query(
