@@ -12,6 +12,10 @@
 #   BENCH_ASSIGN_LEVELS=10,100,500            assignment: workers per run (pgbench: as many clients)
 #   BENCH_ASSIGN_BUILDS=3000                  assignment: queue depth per run (at least 6 per worker)
 #   BENCH_PGBENCH_SECONDS=8                   assignment baseline: seconds per pgbench run
+#   BENCH_PACED_WORKERS=100 BENCH_PACED_FRACTIONS=0.25,0.5,0.75 BENCH_PACED_SECONDS=20
+#                                             assignment latency at a given load: paced (open-loop) runs at these
+#                                             fractions of the closed-loop claims/s of as many workers (the p99 goal
+#                                             is read at 0.5), each about this long
 #   BENCH_E2E_WORKERS=50 BENCH_E2E_BUILDS=1000   end to end
 #   BENCH_IDLE_WORKERS=1000 BENCH_IDLE_SECONDS=30  idle long-polls
 #   BENCH_SCALING_WORKERS=100                 two controllers on one database
@@ -28,7 +32,8 @@
 #    after a `sync`), the load average and the controller's RSS (every 50 ms) recorded; `perf record` of one more
 #    of each;
 # 4. assignment and end to end (benchmarks/load.py with fac-loadgen; pgbench with benchmarks/claim.pgbench as the
-#    assignment baseline, alternating with the controller at each concurrency);
+#    assignment baseline, alternating with the controller at each concurrency; then the paced runs, which measure
+#    the latency at a stated fraction of the closed-loop maximum);
 # 5. a second, fresh controller on the same database: 1,000 idle long-polls on it, then the assignment run spread
 #    over both controllers;
 # 6. writes the generated section of docs/benchmarks.md.
