@@ -17,9 +17,11 @@ import Testing
 @Suite struct CertVaultFlowTests {
     typealias F = GatewayFixture
 
-    @Test func fullBuild_leavesNoPlaintextInStoreOrDatabase_whileSealedOrAfter() async throws {
-        try await F.run { f in
+    @Test(arguments: TestBackend.allCases)
+    func fullBuild_leavesNoPlaintextInStoreOrDatabase_whileSealedOrAfter(storage: TestBackend) async throws {
+        try await F.run(storage: storage) { f in
             let (id, token) = try await f.submit(platform: "ios", certs: true)
+            #expect(try await f.storedObjects().filter { $0.hasPrefix("blobs/certs/") && $0.contains(id) }.count == 1)
             try await CertLeakScan.expectNothingFound(f, knownPresent: id)
 
             // The VM of the assigned worker fetches the bundle: still nothing readable at rest.
@@ -38,6 +40,7 @@ import Testing
             #expect(certs["state"] as? String == "destroyed")
             #expect(certs["reason"] as? String == "build completed")
             #expect(try await f.gateway.store.size(of: BlobKey(build: BuildID(id)!, kind: .certs)) == nil)
+            #expect(try await f.storedObjects().filter { $0.hasPrefix("blobs/certs/") }.isEmpty)
             #expect(try await f.orchestrator.build(id)?.certsWrappedKey == nil)
             try await CertLeakScan.expectNothingFound(f, knownPresent: id)
 
@@ -60,8 +63,9 @@ import Testing
         }
     }
 
-    @Test func certs_onlyTheCurrentAttemptsHolderGetsThem() async throws {
-        try await F.run { f in
+    @Test(arguments: TestBackend.allCases)
+    func certs_onlyTheCurrentAttemptsHolderGetsThem(storage: TestBackend) async throws {
+        try await F.run(storage: storage) { f in
             let (id, token) = try await f.submit(platform: "ios", certs: true)
             let (other, _) = try await f.submit(platform: "ios", certs: true)
             let a = try await f.registerWorker()
@@ -105,8 +109,9 @@ import Testing
         }
     }
 
-    @Test func retry_withinGrace_movesTheSealedBundle_andTheOldOneStaysUntilGraceEnds() async throws {
-        try await F.run(gateway: { $0.certsGrace = .seconds(1) }) { f in
+    @Test(arguments: TestBackend.allCases)
+    func retry_withinGrace_movesTheSealedBundle_andTheOldOneStaysUntilGraceEnds(storage: TestBackend) async throws {
+        try await F.run(storage: storage, gateway: { $0.certsGrace = .seconds(1) }) { f in
             let (id, _) = try await f.submit(platform: "ios", certs: true)
             let worker = try await f.registerWorker()
             _ = try await f.assignAndAuthenticateVM(worker: worker.token, build: id)
@@ -138,6 +143,8 @@ import Testing
             #expect(old.certsDestroyReason == "grace period after failed build ended")
             #expect(try await f.gateway.store.size(of: BlobKey(build: BuildID(id)!, kind: .certs)) == nil)
             #expect(try await f.orchestrator.build(newID)?.certsState == .sealed)
+            let certBlobs = try await f.storedObjects().filter { $0.hasPrefix("blobs/certs/") }
+            #expect(certBlobs.count == 1 && certBlobs[0].contains(newID), "\(certBlobs)")
             let late = try await f.request(.post, "/api/builds/\(id)/retry", headers: F.key)
             #expect(late.status == .badRequest)
             #expect(late.errorMessage == "Original build certs no longer available. Please submit a new build.")
@@ -153,8 +160,9 @@ import Testing
         }
     }
 
-    @Test func completedBuild_showsTheTombstone_andItsRetryIsRefused() async throws {
-        try await F.run { f in
+    @Test(arguments: TestBackend.allCases)
+    func completedBuild_showsTheTombstone_andItsRetryIsRefused(storage: TestBackend) async throws {
+        try await F.run(storage: storage) { f in
             let (id, token) = try await f.submit(platform: "ios", certs: true)
             let worker = try await f.registerWorker()
             _ = try await f.assignAndAuthenticateVM(worker: worker.token, build: id)
@@ -203,7 +211,7 @@ extension GatewayFixture {
 }
 
 /// Looks for the test bundle's secrets in everything the controller keeps at rest: every file under the
-/// storage root and a `pg_dump` of the test's schema.
+/// storage root or every object under the bucket prefix, and a `pg_dump` of the test's schema.
 enum CertLeakScan {
     /// The p12, the password and the profile, raw and as the base64 that `certs-secure` sends.
     static var secrets: [(name: String, bytes: [UInt8])] {
@@ -218,12 +226,13 @@ enum CertLeakScan {
     /// Expects none of ``secrets`` anywhere at rest. `knownPresent` (the build id) must be found in the dump and
     /// the source's marker in the store, so that a scan that reads nothing cannot pass.
     static func expectNothingFound(_ f: GatewayFixture, knownPresent: String, sourceLocation: SourceLocation = #_sourceLocation) async throws {
-        let files = f.storedFiles()
-        #expect(!files.isEmpty, sourceLocation: sourceLocation)
-        var storeBytes: [Data] = []
-        for file in files {
-            storeBytes.append(try Data(contentsOf: URL(fileURLWithPath: f.storageRoot + "/" + file)))
-        }
+        // Unfinished multipart uploads (s3) cannot be read back: there must be none to skip.
+        let unreadable = try await f.storedEverything().filter { $0.hasPrefix("upload:") }
+        #expect(unreadable.isEmpty, "unfinished uploads the scan cannot read: \(unreadable)", sourceLocation: sourceLocation)
+        let stored = try await f.storedContents()
+        #expect(!stored.isEmpty, sourceLocation: sourceLocation)
+        let files = stored.map(\.name)
+        let storeBytes = stored.map(\.bytes)
         let dump = try pgDump(schema: f.database.schema)
         #expect(dump.range(of: Data(knownPresent.utf8)) != nil, "the dump does not even hold the build id", sourceLocation: sourceLocation)
         #expect(storeBytes.contains { $0.range(of: Data("package.json".utf8)) != nil }, "the store scan saw no source", sourceLocation: sourceLocation)

@@ -3,15 +3,18 @@ import Gateway
 import NIOCore
 import HTTPTypes
 import HummingbirdTesting
+import NIOPosix
 import Orchestrator
+import TestSupport
 import Testing
 
 /// Bad input and lapsed leases: a clear 4xx and no trace.
 @Suite struct FailureTests {
     typealias F = GatewayFixture
 
-    @Test func failedSubmits_leaveNoRowAndNoFile() async throws {
-        try await F.run(gateway: { $0.maxSourceBytes = 4096 }) { f in
+    @Test(arguments: TestBackend.allCases)
+    func failedSubmits_leaveNoRowAndNoFile(storage: TestBackend) async throws {
+        try await F.run(storage: storage, gateway: { $0.maxSourceBytes = 4096 }) { f in
             var noPlatform = MultipartBody()
             noPlatform.file("source", filename: "p.zip", ZipBuilder.source())
             let missing = try await f.multipart("/api/builds/submit", headers: F.key, noPlatform)
@@ -38,8 +41,100 @@ import Testing
             #expect(notMultipart.errorMessage == "Content must be multipart/form-data")
 
             #expect(try await f.orchestrator.statistics().total == 0)
-            #expect(f.storedFiles().filter { !$0.hasPrefix("tmp/") }.isEmpty, "\(f.storedFiles())")
+            let stored = try await f.storedEverything()
+            #expect(try await f.storedObjects().isEmpty, "\(stored)")
+            #expect(try await f.settledLeftovers().isEmpty, "\(stored)")
         }
+    }
+
+    /// A body that crosses the limit is answered 413 as soon as it does, while the client is still sending (it
+    /// promised far more), and leaves nothing: no row, no blob, no temporary file, no staged or unfinished upload.
+    /// 8 MiB against a 6 MiB limit: on S3 the first 5 MiB part is already in the bucket when the limit is crossed.
+    @Test(arguments: TestBackend.allCases)
+    func submit_crossingTheLimit_is413AtOnce_withNothingLeft(storage: TestBackend) async throws {
+        try await F.run(.live, storage: storage, gateway: { $0.maxSourceBytes = 6 << 20 }) { f in
+            let port = try #require(f.client.port)
+            let boundary = "big-\(UUID().uuidString)"
+            var body = Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"platform\"\r\n\r\nios\r\n".utf8)
+            body += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"source\"; filename=\"p.zip\"\r\nContent-Type: application/zip\r\n\r\n".utf8)
+            body += [UInt8](repeating: 0x42, count: 8 << 20)
+            let promised = 64 << 20
+            let head = "POST /api/builds/submit HTTP/1.1\r\nHost: 127.0.0.1\r\nX-API-Key: \(F.apiKey)\r\n"
+                + "Content-Type: multipart/form-data; boundary=\(boundary)\r\nContent-Length: \(promised)\r\n\r\n"
+            let answer = try await Self.sendWithoutFinishing(port: port, Array(head.utf8) + body, readFor: .seconds(20))
+            let text = String(decoding: answer, as: UTF8.self)
+            #expect(text.hasPrefix("HTTP/1.1 413"), "answered: \(text.prefix(300))")
+            #expect(text.contains("Source file too large"), "answered: \(text.prefix(300))")
+            #expect(try await f.orchestrator.statistics().total == 0)
+            let leftovers = try await f.settledLeftovers()
+            #expect(leftovers.isEmpty, "left behind: \(leftovers)")
+            let everything = try await f.storedEverything()
+            #expect(everything.isEmpty, "stored: \(everything)")
+        }
+    }
+
+    /// Sends `bytes` on a fresh connection (without the rest of the body its head promised) and returns what the
+    /// server answers within `timeout`: its first response (head and `Content-Length` bytes of body), or what came
+    /// before the server closed. The connection is closed afterwards.
+    private static func sendWithoutFinishing(port: Int, _ bytes: [UInt8], readFor timeout: Duration) async throws -> [UInt8] {
+        enum Event: Sendable {
+            case sent
+            case timedOut
+            case answer([UInt8])
+        }
+        let connection = try await RawConnection.open(port: port)
+        return try await connection.channel.executeThenClose { inbound, outbound in
+            try await withThrowingTaskGroup(of: Event.self) { group in
+                group.addTask {
+                    // The server may answer and stop reading before it has everything: a failed write is expected.
+                    var offset = 0
+                    while offset < bytes.count {
+                        let end = min(offset + 65_536, bytes.count)
+                        do { try await outbound.write(ByteBuffer(bytes: Array(bytes[offset..<end]))) } catch { break }
+                        offset = end
+                    }
+                    return .sent
+                }
+                group.addTask {
+                    try? await Task.sleep(for: timeout)
+                    return .timedOut
+                }
+                group.addTask {
+                    var received: [UInt8] = []
+                    do {
+                        for try await chunk in inbound {
+                            received += Array(chunk.readableBytesView)
+                            if Self.isWholeResponse(received) { break }
+                        }
+                    } catch {
+                        // A reset after the answer is as much an end as an orderly close.
+                    }
+                    return .answer(received)
+                }
+                var answer: [UInt8] = []
+                loop: while let event = try await group.next() {
+                    switch event {
+                    case .sent: continue
+                    case .timedOut: break loop
+                    case .answer(let bytes):
+                        answer = bytes
+                        break loop
+                    }
+                }
+                group.cancelAll()
+                return answer
+            }
+        }
+    }
+
+    /// Whether `bytes` hold a whole response head and as many body bytes as its `Content-Length` says.
+    private static func isWholeResponse(_ bytes: [UInt8]) -> Bool {
+        guard let end = bytes.firstRange(of: Array("\r\n\r\n".utf8)) else { return false }
+        let head = String(decoding: bytes[..<end.lowerBound], as: UTF8.self).lowercased()
+        guard let line = head.split(separator: "\r\n").first(where: { $0.hasPrefix("content-length:") }),
+            let length = Int(line.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces))
+        else { return false }
+        return bytes.count - end.upperBound >= length
     }
 
     @Test func lapsedLease_requeuesTheBuild_andTheOldAttemptsUploadIsRefused() async throws {
@@ -94,8 +189,9 @@ import Testing
         }
     }
 
-    @Test func download_supportsRangeAndHead() async throws {
-        try await F.run { f in
+    @Test(arguments: TestBackend.allCases)
+    func download_supportsRangeAndHead(storage: TestBackend) async throws {
+        try await F.run(storage: storage) { f in
             let (id, token) = try await f.submit()
             let source = ZipBuilder.source()
             let headers = F.buildToken(token)

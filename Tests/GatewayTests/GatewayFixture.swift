@@ -1,4 +1,5 @@
 import ArtifactStore
+import AsyncHTTPClient
 import CertVault
 import Foundation
 import Gateway
@@ -7,12 +8,15 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import NIOCore
+import NIOHTTP1
 import Orchestrator
 import PostgresNIO
+import S3Storage
 import TestSupport
 import Testing
 
-/// A whole controller on a fresh schema and a fresh storage folder, driven through HTTP.
+/// A whole controller on a fresh schema and a fresh storage folder (filesystem) or a fresh prefix of moto's
+/// bucket (s3), driven through HTTP.
 struct GatewayFixture: Sendable {
     static let apiKey = "test-api-key-0123456789abcdefghijklmnopqrstuvwxyz"
 
@@ -22,10 +26,13 @@ struct GatewayFixture: Sendable {
     let storageRoot: String
     /// The test's own schema (for `pg_dump --schema=`), and a configuration for more clients on it.
     let database: TestDatabase
+    /// The bucket's client when the store is the S3 driver (its prefix is the test's own); `nil` for the filesystem.
+    var s3: S3Client? = nil
 
-    /// Runs `body` against a controller configured by `configure`.
+    /// Runs `body` against a controller configured by `configure`, its store on `storage`.
     static func run(
         _ setup: TestingSetup = .router,
+        storage: TestBackend = .filesystem,
         orchestrator configureOrchestrator: @escaping @Sendable (inout OrchestratorConfiguration) -> Void = { _ in },
         gateway configureGateway: @escaping @Sendable (inout GatewayConfiguration) -> Void = { _ in },
         keyRing: KeyRing? = nil,
@@ -36,7 +43,19 @@ struct GatewayFixture: Sendable {
             let root = FileManager.default.temporaryDirectory.appendingPathComponent("fac-gw-\(UUID().uuidString)").path
             try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: root) }
-            let store = try ArtifactStore(configuration: .init(root: root))
+            let s3: S3Client?
+            let store: ArtifactStore
+            switch storage {
+            case .filesystem:
+                s3 = nil
+                store = try ArtifactStore(configuration: .init(root: root))
+            case .s3:
+                let client = MotoEnvironment.client(try MotoEnvironment.configuration())
+                var storeLogger = Logger(label: "s3-test")
+                storeLogger.logLevel = .warning
+                s3 = client
+                store = ArtifactStore(configuration: .init(root: root), backend: S3Backend(client: client, logger: storeLogger))
+            }
             let key = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
             let vault = CertVault(keyRing: try keyRing ?? KeyRing.load(environmentValue: key, filePath: nil), storage: store)
             var configuration = GatewayConfiguration(apiKey: apiKey)
@@ -55,10 +74,16 @@ struct GatewayFixture: Sendable {
             app.addServices(
                 QueueListener(client: fixture.client, channel: fixture.orchestrator.configuration.notificationChannel,
                               signal: signal, logger: logger))
-            try await app.test(setup) { client in
-                try await body(GatewayFixture(client: client, gateway: gateway, orchestrator: fixture.orchestrator, storageRoot: root,
-                                           database: fixture.database))
+            do {
+                try await app.test(setup) { client in
+                    try await body(GatewayFixture(client: client, gateway: gateway, orchestrator: fixture.orchestrator, storageRoot: root,
+                                               database: fixture.database, s3: s3))
+                }
+            } catch {
+                if let s3 { await s3.removeEverything(prefix: s3.configuration.prefix) }
+                throw error
             }
+            if let s3 { await s3.removeEverything(prefix: s3.configuration.prefix) }
         }
     }
 
@@ -125,7 +150,59 @@ struct GatewayFixture: Sendable {
             "UPDATE worker_tokens SET expires_at = now() + \(Double(seconds)) * interval '1 second' WHERE worker_id = \(worker)")
     }
 
-    /// Files under the storage root, for "nothing was left behind" checks.
+    // MARK: The store, whatever the backend
+
+    /// Everything the store holds: every file under the storage root (filesystem); every object and unfinished
+    /// multipart upload (`upload:<key>`) under the test's prefix (s3). For "nothing at all was left" checks.
+    func storedEverything() async throws -> [String] {
+        guard let s3 else { return storedFiles() }
+        let prefix = s3.configuration.prefix
+        let upload = "upload:"
+        return try await s3.inventory(prefix: prefix).map { name in
+            name.hasPrefix(upload) ? upload + name.dropFirst(upload.count + prefix.count) : String(name.dropFirst(prefix.count))
+        }
+    }
+
+    /// The committed blobs, as `blobs/<kind>/...` (the build id is in every name).
+    func storedObjects() async throws -> [String] {
+        try await storedEverything().filter { $0.hasPrefix("blobs/") }
+    }
+
+    /// What a failed or abandoned upload could leave: temporary files (filesystem); staging objects, probes and
+    /// unfinished multipart uploads (s3).
+    func storeLeftovers() async throws -> [String] {
+        try await storedEverything().filter { !$0.hasPrefix("blobs/") }
+    }
+
+    /// Waits (bounded, 5 s) until ``storeLeftovers()`` is empty and returns what is left then: the server notices
+    /// a hang-up or a refused body asynchronously, so its cleanup may trail the answer by a moment.
+    func settledLeftovers() async throws -> [String] {
+        var leftovers = try await storeLeftovers()
+        for _ in 0..<100 where !leftovers.isEmpty {
+            try await Task.sleep(for: .milliseconds(50))
+            leftovers = try await storeLeftovers()
+        }
+        return leftovers
+    }
+
+    /// The bytes of every committed blob and staged object (name and contents), for scans of what is at rest.
+    /// Unfinished multipart uploads cannot be read back: the s3 scan expects there are none.
+    func storedContents() async throws -> [(name: String, bytes: Data)] {
+        guard let s3 else {
+            return try storedFiles().map { ($0, try Data(contentsOf: URL(fileURLWithPath: storageRoot + "/" + $0))) }
+        }
+        let prefix = s3.configuration.prefix
+        var contents: [(name: String, bytes: Data)] = []
+        for object in try await s3.listObjects(prefix: prefix) {
+            let response = try await s3.getObject(object.key, range: nil, ifMatch: nil)
+            try #require(response.status.code == 200, "GET \(object.key) answered \(response.status)")
+            let body = try await response.body.collect(upTo: 64 << 20)
+            contents.append((String(object.key.dropFirst(prefix.count)), Data(body.readableBytesView)))
+        }
+        return contents
+    }
+
+    /// Files under the storage root, for "nothing was left behind" checks (the filesystem backend only).
     func storedFiles() -> [String] {
         let enumerator = FileManager.default.enumerator(atPath: storageRoot)
         var files: [String] = []
