@@ -20,7 +20,7 @@ struct FreeAgentControllerCommand: AsyncParsableCommand {
     )
 }
 
-/// Runs the controller: migrates, sweeps stale temp files, then serves until SIGTERM or SIGINT.
+/// Runs the controller: opens the store, migrates, then serves (and sweeps) until SIGTERM or SIGINT.
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Migrate the database and serve the HTTP API (the default).")
 
@@ -77,7 +77,8 @@ struct Serve: AsyncParsableCommand {
             LeaseSweeper(orchestrator: orchestrator, logger: logger) {
                 await gateway.destroyDueCerts()
                 await gateway.purgeExpiredArtifacts()
-            })
+            },
+            UploadSweeper(store: store, interval: UploadSweeper.defaultInterval, logger: logger))
         if let metricsPort = settings.metricsPort {
             // METRICS_PORT: /metrics alone, without credentials, for a scraper on a private network.
             app.addServices(
@@ -90,13 +91,6 @@ struct Serve: AsyncParsableCommand {
         }
         // Migrate before any service starts: the sweeper and the server both need the schema.
         try await Migrate.run(databaseConfiguration, logger: logger)
-        do {
-            let swept = try await store.sweepTemporaryFiles()
-            if swept > 0 { logger.info("removed leftovers of interrupted uploads", metadata: ["count": "\(swept)"]) }
-        } catch {
-            // Leftovers cost space, not correctness: serve anyway, and say why they stay.
-            logger.warning("could not remove leftovers of interrupted uploads", metadata: ["error": "\(String(reflecting: error))"])
-        }
         logger.info("storage ready", metadata: ["backend": "\(settings.storage.backendName)"])
         try await app.runService()
     }
