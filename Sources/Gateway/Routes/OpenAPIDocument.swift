@@ -517,6 +517,8 @@ paths:
           $ref: "#/components/responses/File"
         "206":
           $ref: "#/components/responses/PartialFile"
+        "302":
+          $ref: "#/components/responses/PresignedRedirect"
         "400":
           $ref: "#/components/responses/BadRequest"
         "401":
@@ -588,6 +590,8 @@ paths:
           $ref: "#/components/responses/File"
         "206":
           $ref: "#/components/responses/PartialFile"
+        "302":
+          $ref: "#/components/responses/PresignedRedirect"
         "400":
           $ref: "#/components/responses/BadRequest"
         "401":
@@ -803,6 +807,8 @@ paths:
           $ref: "#/components/responses/File"
         "206":
           $ref: "#/components/responses/PartialFile"
+        "302":
+          $ref: "#/components/responses/PresignedRedirect"
         "400":
           $ref: "#/components/responses/BadRequest"
         "401":
@@ -2257,6 +2263,22 @@ components:
           schema:
             type: string
             format: binary
+    PresignedRedirect:
+      description: >-
+        Only with DOWNLOAD_REDIRECT=presigned (S3 storage): the bytes are at Location, a presigned GET URL of the
+        bucket valid for DOWNLOAD_REDIRECT_TTL_SECONDS; repeat any Range there
+      headers:
+        X-Request-Id:
+          $ref: "#/components/headers/RequestId"
+        Location:
+          schema:
+            type: string
+        ETag:
+          schema:
+            type: string
+        X-Checksum-SHA256:
+          schema:
+            type: string
     PartialFile:
       headers:
         X-Request-Id:
