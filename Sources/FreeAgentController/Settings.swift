@@ -209,6 +209,11 @@ struct Settings {
             }
             orchestrator.platformMatching = parsed
         }
+        // A held long-poll marks its worker seen when it starts, not while it waits: a wait as long as the offline
+        // threshold would show a waiting worker offline.
+        guard gateway.longPollMaxWait < orchestrator.workerOfflineAfter else {
+            throw SettingsError(description: "LONG_POLL_MAX_SECONDS must be shorter than WORKER_OFFLINE_AFTER_SECONDS")
+        }
         do {
             try gateway.validate()
             try orchestrator.validate()
