@@ -147,6 +147,23 @@ wait_healthy() {   # wait_healthy PORT PID
     done
 }
 
+# A bucket the controller cannot use (a wrong secret: moto checks signatures) must stop it at start-up, saying
+# what to check, before it serves anything.
+if [ "$BACKEND" = s3 ]; then
+    section "A controller with a wrong S3 secret refuses to start"
+    set +e
+    env DATABASE_URL="$DB_URL" CONTROLLER_API_KEY="$API_KEY" VAULT_MASTER_KEY="$VAULT_KEY" HOST=127.0.0.1 \
+        PORT="$(free_port)" LOG_LEVEL=warning "${STORAGE_ENV[@]}" AWS_SECRET_ACCESS_KEY="not-the-secret" \
+        timeout 60 "$BIN" serve >"$WORK/controller-refused.log" 2>&1
+    refused=$?
+    set -e
+    [ "$refused" -ne 0 ] && [ "$refused" -ne 124 ] || die "a controller with a wrong S3 secret did not refuse to start (exit $refused)"
+    grep -q "is not reachable and writable" "$WORK/controller-refused.log" \
+        || die "the refusal does not say what is wrong: $(tail -n 3 "$WORK/controller-refused.log")"
+    ! grep -q "not-the-secret" "$WORK/controller-refused.log" || die "the refusal printed the secret"
+    info "refused (exit $refused): $(grep -o 'S3 bucket.*' "$WORK/controller-refused.log" | head -n 1)"
+fi
+
 section "Starting three controllers on database $DB ($BACKEND)"
 for i in 0 1 2; do
     PORTS+=("$(free_port)")
