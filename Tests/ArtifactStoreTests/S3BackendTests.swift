@@ -90,6 +90,22 @@ struct S3BackendTests {
         #expect(!"\(error!)".contains("not-the-secret"))
     }
 
+    @Test func unreachableBucket_isStorageUnavailable_soHealthAnswers503() async throws {
+        var configuration = try MotoEnvironment.configuration()
+        // A port nothing listens on (bound, then closed), and few retries, so the test stays quick.
+        configuration.port = try ClosedPort.make()
+        configuration.maximumAttempts = 2
+        configuration.requestTimeout = .seconds(5)
+        let store = ArtifactStore(
+            configuration: .init(root: ""),
+            backend: S3Backend(client: MotoEnvironment.client(configuration), logger: .init(label: "s3-test")))
+        let error = await #expect(throws: ArtifactStoreError.self) { try await store.checkWritable() }
+        #expect(error?.code == .storageUnavailable)
+        #expect((error?.underlying as? S3Error)?.code == .unreachable)
+        let sizeError = await #expect(throws: ArtifactStoreError.self) { _ = try await store.size(of: StoreFixture.key()) }
+        #expect(sizeError?.code == .storageUnavailable)
+    }
+
     @Test func blobReplacedMidDownload_failsTheDownloadInsteadOfMixingVersions() async throws {
         try await StoreFixture.with(.s3) { fixture in
             let key = StoreFixture.key()
@@ -121,5 +137,24 @@ struct S3BackendTests {
                 fixture.store.presignedDownloadURL(
                     for: StoreFixture.key(), expiresIn: .seconds(60), fileName: "x", contentType: "y") == nil)
         }
+    }
+}
+
+/// A loopback port that was free a moment ago: connections to it are refused.
+enum ClosedPort {
+    static func make() throws -> Int {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw POSIXError(.EMFILE) }
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0 }
+        }
+        guard bound else { throw POSIXError(.EADDRINUSE) }
+        return Int(UInt16(bigEndian: address.sin_port))
     }
 }
