@@ -4,9 +4,9 @@ import NIOCore
 /// A streaming write of one blob: counts, hashes and stages the bytes, and makes them visible only on
 /// ``commit(expectedSHA256:inspect:)``.
 ///
-/// Chunks are hashed as they arrive and gathered, without a copy, into batches of about
-/// ``ArtifactStore/Configuration/writeBatchSize`` bytes, each written with one call on the thread pool. One batch is
-/// written while the next one fills (the network and the disk work at the same time); at most two batches are held.
+/// Chunks are gathered, without a copy, into batches of about ``ArtifactStore/Configuration/writeBatchSize`` bytes;
+/// each batch is written with one call on the thread pool, and hashed meanwhile on Swift's pool, while the next one
+/// fills: neither the hash nor the disk holds up reading the network (at most two batches are held).
 /// Calls must not overlap: await each `write` before the next (``abort()`` is the exception: it may come at any time).
 ///
 /// A writer that is neither committed nor aborted never makes a blob visible; its temporary file is removed by
@@ -26,9 +26,10 @@ public actor BlobWriter {
     private let batchSize: Int
     private var batch: [ByteBuffer] = []
     private var batchBytes = 0
-    /// The write of the previous batch, if it may still be running.
+    /// The hashing and write of the previous batch, if they may still be running.
     private var inFlight: Task<Void, any Error>?
-    private var hasher = SHA256()
+    /// The hash of every batch handed on, once ``inFlight`` has been awaited.
+    private let hash = RunningHash()
     private var received: Int64 = 0
     private var state = State.open
     /// `abort()` came while a call was running: that call discards the upload when it resumes, because closing
@@ -58,7 +59,6 @@ public actor BlobWriter {
             state = .open
             return
         }
-        chunk.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
         batch.append(chunk)
         batchBytes += chunk.readableBytes
         if batchBytes >= batchSize { try await startWritingBatch() }
@@ -76,7 +76,7 @@ public actor BlobWriter {
         do {
             if batchBytes > 0 { try await startWritingBatch() }
             try await finishWriteInFlight()
-            let digest = hasher.finalize().map { String($0, radix: 16).leftPadded(to: 2) }.joined()
+            let digest = hash.sha256.finalize().map { String($0, radix: 16).leftPadded(to: 2) }.joined()
             if let expectedSHA256, expectedSHA256.lowercased() != digest {
                 throw ArtifactStoreError.checksumMismatch(key)
             }
@@ -120,13 +120,18 @@ public actor BlobWriter {
         }
     }
 
-    /// Hands the batch to the thread pool once the previous one is written (writes stay in order).
+    /// Hands the batch on once the previous one is hashed and written (hashes and writes stay in order). The batch
+    /// is hashed here while the thread pool writes it.
     private func startWritingBatch() async throws {
         try await finishWriteInFlight()
-        let (parts, upload) = (batch, self.upload)
+        let (parts, upload, hash) = (batch, self.upload, self.hash)
         batch = []
         batchBytes = 0
-        inFlight = Task.detached { try await upload.append(parts) }
+        inFlight = Task.detached {
+            async let written: Void = upload.append(parts)
+            for part in parts { part.withUnsafeReadableBytes { hash.sha256.update(bufferPointer: $0) } }
+            try await written
+        }
     }
 
     /// Waits for the write in flight; on its failure, or an abort that came meanwhile, discards the upload.
@@ -156,6 +161,12 @@ public actor BlobWriter {
         }
         await upload.abort()
     }
+}
+
+/// The SHA-256 of the batches handed on. Only one party uses it at a time: the job of the batch in flight, or the
+/// writer once it has awaited that job (jobs run one after another), hence the unchecked `Sendable`.
+private final class RunningHash: @unchecked Sendable {
+    var sha256 = SHA256()
 }
 
 /// `write` or `commit` was called while another call on the same writer was still running.
