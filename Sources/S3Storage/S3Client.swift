@@ -44,7 +44,12 @@ public struct S3Client: Sendable {
 
     /// PutObject: stores `body` under `key`, replacing what is there.
     public func putObject(_ key: String, body: ByteBuffer) async throws {
-        let response = try await send("PutObject", .PUT, key: key, body: body)
+        try await putObject(key, body: [body])
+    }
+
+    /// PutObject of consecutive buffers, sent as one body without being joined.
+    public func putObject(_ key: String, body: [ByteBuffer]) async throws {
+        let response = try await send("PutObject", .PUT, key: key, body: ByteBufferList(buffers: body))
         try await response.body.drain()
     }
 
@@ -97,10 +102,11 @@ public struct S3Client: Sendable {
         return uploadID
     }
 
-    /// UploadPart: sends part `number` (from 1) of the upload; returns the part's ETag.
-    public func uploadPart(_ key: String, uploadID: String, number: Int, body: ByteBuffer) async throws -> String {
+    /// UploadPart: sends part `number` (from 1) of the upload, given as consecutive buffers; returns the part's ETag.
+    public func uploadPart(_ key: String, uploadID: String, number: Int, body: [ByteBuffer]) async throws -> String {
         let response = try await send(
-            "UploadPart", .PUT, key: key, query: [("partNumber", "\(number)"), ("uploadId", uploadID)], body: body)
+            "UploadPart", .PUT, key: key, query: [("partNumber", "\(number)"), ("uploadId", uploadID)],
+            body: ByteBufferList(buffers: body))
         try await response.body.drain()
         guard let etag = response.headers.first(name: "etag") else {
             throw S3Error(code: .invalidResponse, operation: "UploadPart", status: Int(response.status.code))
@@ -117,7 +123,7 @@ public struct S3Client: Sendable {
         xml += "</CompleteMultipartUpload>"
         let response = try await send(
             "CompleteMultipartUpload", .POST, key: key, query: [("uploadId", uploadID)],
-            headers: [("content-type", "application/xml")], body: ByteBuffer(string: xml))
+            headers: [("content-type", "application/xml")], body: ByteBufferList(buffers: [ByteBuffer(string: xml)]))
         try Self.throwIfErrorDocument(
             try await response.body.collect(upTo: 1 << 20), operation: "CompleteMultipartUpload")
     }
@@ -213,7 +219,7 @@ public struct S3Client: Sendable {
     /// yet; any status of 300 or more has become an ``S3Error`` (its body read for S3's error code).
     func send(
         _ operation: String, _ method: HTTPMethod, key: String?, query: [(name: String, value: String)] = [],
-        headers: [(name: String, value: String)] = [], body: ByteBuffer? = nil
+        headers: [(name: String, value: String)] = [], body: ByteBufferList? = nil
     ) async throws -> HTTPClientResponse {
         let idempotent = method == .GET || method == .HEAD || method == .PUT || method == .DELETE
         var attempt = 1
@@ -233,7 +239,7 @@ public struct S3Client: Sendable {
 
     private func sendOnce(
         _ operation: String, _ method: HTTPMethod, key: String?, query: [(name: String, value: String)],
-        headers: [(name: String, value: String)], body: ByteBuffer?
+        headers: [(name: String, value: String)], body: ByteBufferList?
     ) async throws -> HTTPClientResponse {
         let location = location(of: key)
         let canonicalQuery = SigV4Encoding.canonicalQuery(query)
@@ -243,7 +249,7 @@ public struct S3Client: Sendable {
         let payload: PayloadHash
         if let body, method == .POST {
             // Small XML bodies: hashed, so the bucket checks them.
-            payload = .sha256(hex: SHA256Hex.of(body))
+            payload = .sha256(hex: SHA256Hex.of(body.buffers))
         } else {
             // Object bytes are already hashed once by the store; S3 checks each part's length and ETag.
             payload = body == nil ? .emptyBody : .unsigned
@@ -256,7 +262,7 @@ public struct S3Client: Sendable {
             request.headers.add(name: header.name, value: header.value)
         }
         if let body {
-            request.body = .bytes(body)
+            request.body = .stream(body, length: .known(Int64(body.count)))
         } else if method == .PUT || method == .POST {
             request.headers.add(name: "content-length", value: "0")
         }

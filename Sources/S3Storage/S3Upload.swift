@@ -5,7 +5,7 @@ import NIOPosix
 
 /// One staged upload into the bucket.
 ///
-/// Bytes gather into a part of ``S3Configuration/partSize`` bytes; each full part goes out as a part of a multipart
+/// Buffers gather, uncopied, into a part of ``S3Configuration/partSize`` bytes; each full part goes out as a part of a multipart
 /// upload to a staging key (`staging/<second>-<random>`), so memory stays at about one part. Nothing is visible
 /// under the blob's key until ``commit()``:
 /// - a blob smaller than one part, never inspected, is one PutObject to its key (atomic by S3's rules);
@@ -19,7 +19,9 @@ actor S3Upload: BlobUpload {
     private let client: S3Client
     private let threadPool: NIOThreadPool
     private let partSize: Int
-    private var pending: ByteBuffer
+    /// The buffers of the part being gathered, kept as handed over (no copy).
+    private var pending: [ByteBuffer] = []
+    private var pendingBytes = 0
     private var uploadID: String?
     private var parts: [(number: Int, etag: String)] = []
     private var size: Int64 = 0
@@ -34,16 +36,15 @@ actor S3Upload: BlobUpload {
         self.client = client
         self.threadPool = threadPool
         self.partSize = max(client.configuration.partSize, 5 << 20)
-        self.pending = ByteBuffer()
     }
 
     func append(_ buffers: [ByteBuffer]) async throws {
-        for buffer in buffers {
+        for buffer in buffers where buffer.readableBytes > 0 {
             size += Int64(buffer.readableBytes)
-            if pending.capacity == 0 { pending.reserveCapacity(partSize + buffer.readableBytes) }
-            pending.writeImmutableBuffer(buffer)
+            pendingBytes += buffer.readableBytes
+            pending.append(buffer)
         }
-        if pending.readableBytes >= partSize {
+        if pendingBytes >= partSize {
             try await sendPendingAsPart()
         }
     }
@@ -57,8 +58,7 @@ actor S3Upload: BlobUpload {
     func commit() async throws {
         do {
             if !staged && uploadID == nil {
-                try await client.putObject(objectKey, body: pending)
-                pending = ByteBuffer()
+                try await client.putObject(objectKey, body: takePending())
             } else {
                 try await finishStaging()
                 try await client.copyObject(from: stagingKey, to: objectKey)
@@ -74,7 +74,7 @@ actor S3Upload: BlobUpload {
     func abort() async {
         guard !finished else { return }
         finished = true
-        pending = ByteBuffer()
+        _ = takePending()
         if staged {
             try? await client.deleteObject(stagingKey)
         } else if let uploadID {
@@ -93,8 +93,7 @@ actor S3Upload: BlobUpload {
                 uploadID = id
             }
             let number = parts.count + 1
-            let part = pending
-            pending = ByteBuffer()
+            let part = takePending()
             let etag = try await client.uploadPart(stagingKey, uploadID: id, number: number, body: part)
             parts.append((number, etag))
         } catch {
@@ -107,15 +106,23 @@ actor S3Upload: BlobUpload {
         guard !staged else { return }
         do {
             if let uploadID {
-                if pending.readableBytes > 0 || parts.isEmpty { try await sendPendingAsPart() }
+                if pendingBytes > 0 || parts.isEmpty { try await sendPendingAsPart() }
                 try await client.completeMultipartUpload(stagingKey, uploadID: uploadID, parts: parts)
             } else {
-                try await client.putObject(stagingKey, body: pending)
-                pending = ByteBuffer()
+                try await client.putObject(stagingKey, body: takePending())
             }
             staged = true
         } catch {
             throw S3Backend.storeError(error, key: key)
         }
+    }
+
+    /// Hands the gathered buffers over and starts a new part.
+    private func takePending() -> [ByteBuffer] {
+        defer {
+            pending = []
+            pendingBytes = 0
+        }
+        return pending
     }
 }
