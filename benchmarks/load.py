@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 
-from procstats import children, cpu_seconds
+from procstats import children, cpu_seconds, rss
 
 ENV = os.environ
 WORK = ENV["BENCH_WORK"]
@@ -66,14 +66,6 @@ def log(msg):
 
 
 # --- /proc ---------------------------------------------------------------------------------------------------------
-
-def rss(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    return 0
-
 
 def postgres_cpu():
     """CPU seconds of the whole cluster: the postmaster, its live children, and (cutime/cstime) every child that

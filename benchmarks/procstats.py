@@ -1,4 +1,5 @@
-"""Reading a process's children and CPU time from /proc: shared by bench.py (streaming) and load.py (the rest)."""
+"""Reading a process's children, CPU time and memory from /proc: shared by bench.py (streaming), load.py (the rest)
+and s3bench.py (the S3 driver)."""
 import os
 
 CLK = os.sysconf("SC_CLK_TCK")
@@ -30,3 +31,12 @@ def cpu_seconds(pids):
         except OSError:
             pass
     return total / CLK
+
+
+def rss(pid):
+    """The resident set size of `pid` in bytes (VmRSS); 0 when /proc does not say."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0

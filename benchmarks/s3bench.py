@@ -17,7 +17,7 @@ import threading
 import time
 import zipfile
 
-from procstats import children, cpu_seconds
+from procstats import children, cpu_seconds, rss
 
 ENV = os.environ
 WORK = ENV["BENCH_WORK"]
@@ -33,14 +33,6 @@ BEGIN, END = "<!-- s3-driver:begin -->", "<!-- s3-driver:end -->"
 
 def log(message):
     print(f"    {message}", file=sys.stderr, flush=True)
-
-
-def rss(pid):
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    return 0
 
 
 class Sampler(threading.Thread):
