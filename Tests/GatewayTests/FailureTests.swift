@@ -137,8 +137,9 @@ import Testing
         return bytes.count - end.upperBound >= length
     }
 
-    @Test func lapsedLease_requeuesTheBuild_andTheOldAttemptsUploadIsRefused() async throws {
-        try await F.run { f in
+    @Test(arguments: TestBackend.allCases)
+    func lapsedLease_requeuesTheBuild_andTheOldAttemptsUploadIsRefused(storage: TestBackend) async throws {
+        try await F.run(storage: storage) { f in
             let (id, _) = try await f.submit()
             let first = try await f.registerWorker()
             _ = try await f.request(.get, "/api/workers/poll", headers: F.workerToken(first.token))
@@ -153,6 +154,11 @@ import Testing
             let stale = try await f.multipart("/api/workers/upload", headers: F.workerToken(first.token), upload)
             #expect(stale.status == .conflict)
             #expect(try await f.orchestrator.build(id)?.status == .assigned)
+            // The refused upload stored nothing: only the source is there.
+            let stored = try await f.storedObjects()
+            #expect(stored.count == 1 && stored[0].hasPrefix("blobs/source/"), "\(stored)")
+            let leftovers = try await f.settledLeftovers()
+            #expect(leftovers.isEmpty, "left behind: \(leftovers)")
             #expect(try await f.request(.get, "/api/builds/\(id)/source", headers: F.workerToken(first.token)).status == .conflict)
         }
     }
