@@ -12,8 +12,9 @@ import TestSupport
 import Testing
 
 /// `DOWNLOAD_REDIRECT=presigned` on the S3 backend: download routes answer 302 to a short-lived presigned URL on
-/// the bucket, which a plain HTTP client (no credentials) follows to the exact bytes, Range included; a tampered
-/// URL is refused by the bucket; HEAD and the default (no redirect) are still answered by the controller itself.
+/// the bucket, signed for the blob that holds the exact bytes (a tampered URL does not verify); HEAD and the default
+/// (no redirect) are still answered by the controller itself. (moto cannot serve presigned URLs with its signature
+/// checks on; see the note in the first test.)
 @Suite struct PresignedDownloadTests {
     typealias F = GatewayFixture
 
@@ -50,23 +51,10 @@ import Testing
             // driver's own signed calls).
             try await expectObject(f, id, "result", holds: result)
 
-            // The bucket serves the exact bytes to a client without credentials, named as the controller names them,
-            // and refuses the tampered URL. moto 5.2 with its IAM checks on (as scripts/test.sh runs it) cannot:
-            // it answers 500 (KeyError 'HTTP_AUTHORIZATION') to every query-string-signed request.
-            await withKnownIssue("moto with signature checks on answers 500 to presigned URLs", isIntermittent: true) {
-                let fetched = try await Self.fetch(location)
-                try #require(fetched.status == 200)
-                #expect(hex(fetched.body) == hex(result), "\(fetched.body.count) bytes")
-                #expect(fetched.headers.first(name: "content-disposition") == "attachment; filename=\"\(id).apk\"")
-                #expect(fetched.headers.first(name: "content-type") == "application/octet-stream")
-                // The client sends its Range again to the bucket.
-                let part = try await Self.fetch(location, headers: [("Range", "bytes=10-19")])
-                #expect(part.status == 206)
-                #expect(hex(part.body) == hex(Array(result[10...19])), "\(part.body.count) bytes")
-                #expect(part.headers.first(name: "content-range") == "bytes 10-19/\(result.count)")
-                let refused = try await Self.fetch(tampered)
-                #expect(refused.status == 403)
-            }
+            // Not fetched here: moto 5.2 with its IAM checks on (as scripts/test.sh runs it, so that signing bugs fail)
+            // answers 500 (KeyError 'HTTP_AUTHORIZATION') to every query-string-signed request. What a bucket would
+            // check is checked above instead: the signature, recomputed independently of the driver (and the signer's
+            // presigned URLs match botocore's in AWSSigV4Tests), the object it names, and that it holds these bytes.
 
             // A GET with a Range is redirected as well (the Range goes to the bucket, not to the controller).
             let ranged = try await f.request(.get, path, headers: headers.merging([.range: "bytes=10-19"]))
@@ -106,15 +94,6 @@ import Testing
                 try expectValidSignature(location, key: f.blobKey(id, "source"))
                 #expect(!(try Self.signatureIsValid(try Self.tamperedSignature(location))))
                 try await expectObject(f, id, "source", holds: source)
-                await withKnownIssue("moto with signature checks on answers 500 to presigned URLs", isIntermittent: true) {
-                    let fetched = try await Self.fetch(location)
-                    try #require(fetched.status == 200)
-                    #expect(hex(fetched.body) == hex(source), "\(fetched.body.count) bytes")
-                    #expect(fetched.headers.first(name: "content-disposition") == "attachment; filename=\"\(id).zip\"")
-                    let part = try await Self.fetch(location, headers: [("Range", "bytes=10-19")])
-                    #expect(part.status == 206)
-                    #expect(hex(part.body) == hex(Array(source[10...19])), "\(part.body.count) bytes")
-                }
             }
             // Another worker holds nothing: no redirect for it.
             let stranger = try await f.registerWorker()
@@ -249,17 +228,6 @@ import Testing
         let original = url[index]
         let replacement: Character = original == "0" ? "1" : "0"
         return url.replacingCharacters(in: index...index, with: String(replacement))
-    }
-
-    /// A plain GET of `url`, as a browser or curl following the redirect would send it: no credentials.
-    private static func fetch(
-        _ url: String, headers: [(String, String)] = []
-    ) async throws -> (status: Int, headers: HTTPHeaders, body: [UInt8]) {
-        var request = HTTPClientRequest(url: url)
-        for (name, value) in headers { request.headers.add(name: name, value: value) }
-        let response = try await MotoEnvironment.http.execute(request, timeout: .seconds(30))
-        let body = try await response.body.collect(upTo: 16 << 20)
-        return (Int(response.status.code), response.headers, Array(body.readableBytesView))
     }
 }
 
