@@ -68,11 +68,14 @@ public struct S3Client: Sendable {
     }
 
     /// GetObject: the bytes of `range` of `key` as a stream, only if the object still has ETag `ifMatch`.
-    public func getObject(_ key: String, range: Range<Int64>?, ifMatch: String?) async throws -> HTTPClientResponse {
+    /// `timeout` replaces ``S3Configuration/requestTimeout`` for a body read at a client's pace.
+    public func getObject(_ key: String, range: Range<Int64>?, ifMatch: String?, timeout: Duration? = nil) async throws
+        -> HTTPClientResponse
+    {
         var headers: [(name: String, value: String)] = []
         if let range, !range.isEmpty { headers.append(("range", "bytes=\(range.lowerBound)-\(range.upperBound - 1)")) }
         if let ifMatch { headers.append(("if-match", ifMatch)) }
-        return try await send("GetObject", .GET, key: key, headers: headers)
+        return try await send("GetObject", .GET, key: key, headers: headers, timeout: timeout)
     }
 
     /// DeleteObject: removes `key`; succeeds when there is none.
@@ -219,13 +222,15 @@ public struct S3Client: Sendable {
     /// yet; any status of 300 or more has become an ``S3Error`` (its body read for S3's error code).
     func send(
         _ operation: String, _ method: HTTPMethod, key: String?, query: [(name: String, value: String)] = [],
-        headers: [(name: String, value: String)] = [], body: ByteBufferList? = nil
+        headers: [(name: String, value: String)] = [], body: ByteBufferList? = nil, timeout: Duration? = nil
     ) async throws -> HTTPClientResponse {
         let idempotent = method == .GET || method == .HEAD || method == .PUT || method == .DELETE
         var attempt = 1
         while true {
             do {
-                return try await sendOnce(operation, method, key: key, query: query, headers: headers, body: body)
+                return try await sendOnce(
+                    operation, method, key: key, query: query, headers: headers, body: body,
+                    timeout: timeout ?? configuration.requestTimeout)
             } catch let error as S3Error where idempotent && error.isTransient && attempt < configuration.maximumAttempts {
                 // 100 ms, 200 ms, 400 ms … with full jitter, so that many processes do not retry in step.
                 let ceiling = 100 * (1 << min(attempt - 1, 6))
@@ -239,7 +244,7 @@ public struct S3Client: Sendable {
 
     private func sendOnce(
         _ operation: String, _ method: HTTPMethod, key: String?, query: [(name: String, value: String)],
-        headers: [(name: String, value: String)], body: ByteBufferList?
+        headers: [(name: String, value: String)], body: ByteBufferList?, timeout: Duration
     ) async throws -> HTTPClientResponse {
         let location = location(of: key)
         let canonicalQuery = SigV4Encoding.canonicalQuery(query)
@@ -268,7 +273,7 @@ public struct S3Client: Sendable {
         }
         let response: HTTPClientResponse
         do {
-            response = try await http.execute(request, deadline: .now() + .nanoseconds(Int64(configuration.requestTimeout.nanoseconds)))
+            response = try await http.execute(request, deadline: .now() + .nanoseconds(timeout.nanoseconds))
         } catch {
             throw S3Error(code: .unreachable, operation: operation, underlying: error)
         }

@@ -25,6 +25,9 @@ public struct S3Configuration: Sendable {
     public var credentials: AWSCredentials
     /// Bytes per multipart-upload part (at least 5 MiB). Memory per upload is about one part plus one write batch.
     public var partSize: Int
+    /// Bytes per ranged GET of a download (each streamed at the client's pace). 64 MiB by default: 16 requests per
+    /// GiB, so their latency does not show, and a window still finishes within the hour at 20 KB/s.
+    public var downloadWindowSize: Int
     /// How old, by the time written into its key, an unfinished upload must be before the sweeper aborts it.
     public var staleUploadAge: Duration
     /// The longest one request to the bucket may take before it is abandoned (and retried, when idempotent).
@@ -46,6 +49,7 @@ public struct S3Configuration: Sendable {
         self.region = region
         self.credentials = credentials
         self.partSize = Self.defaultPartSize
+        self.downloadWindowSize = 64 << 20
         self.staleUploadAge = Self.defaultStaleUploadAge
         self.requestTimeout = .seconds(120)
         self.maximumAttempts = 4

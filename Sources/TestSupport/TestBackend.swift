@@ -30,6 +30,8 @@ public enum MotoEnvironment {
             credentials: AWSCredentials(accessKeyID: keyID, secretAccessKey: secretOverride ?? secret))
         // The smallest part S3 allows, so that a few MiB exercise the multipart path.
         configuration.partSize = 5 << 20
+        // Small download windows, so that reads of a few MiB cross from one ranged GET to the next.
+        configuration.downloadWindowSize = 1 << 20
         configuration.requestTimeout = .seconds(30)
         return configuration
     }
