@@ -74,9 +74,16 @@ import Testing
     @Test func idleLongPoll_reChecksWithoutAClaimTransaction() async throws {
         try await F.run { f in
             let worker = try await f.registerWorker()
-            async let poll = f.request(.get, "/api/workers/poll?wait=2", headers: F.workerToken(worker.token))
-            try await Task.sleep(for: .milliseconds(400))
-            let before = try #require(try await f.orchestrator.worker(worker.id)).lastSeenAt
+            let registered = try #require(try await f.orchestrator.worker(worker.id)).lastSeenAt
+            async let poll = f.request(.get, "/api/workers/poll?wait=8", headers: F.workerToken(worker.token))
+            // The poll's first claim marks the worker seen; wait for it (however slow the machine), then watch.
+            var before = registered
+            let deadline = ContinuousClock.now + .seconds(5)
+            while before == registered, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+                before = try #require(try await f.orchestrator.worker(worker.id)).lastSeenAt
+            }
+            try #require(before != registered, "the poll never started")
             // Five ticks of 200 ms on an empty queue: a claim attempt would have moved last_seen_at (the poll
             // transaction's first statement sets it); the shared EXISTS does not touch the worker.
             try await Task.sleep(for: .milliseconds(1000))
