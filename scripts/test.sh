@@ -194,6 +194,12 @@ else
     moto_start "$MOTO_DIR" || die "could not start moto's S3 server"
 fi
 
+# The tests run stores, vaults and whole gateways in this one process, like `serve` does, so they get its blocking
+# pool: `serve` asks for max(8, 4 × cores) threads (archive inspection and S3 staged reads hold one while they wait),
+# while NIO's default is one per core. With two threads, forty tests running at once queued their file I/O behind
+# each other's inspections and timed-out tests that are about something else.
+export NIO_SINGLETON_BLOCKING_POOL_THREAD_COUNT="${NIO_SINGLETON_BLOCKING_POOL_THREAD_COUNT:-8}"
+
 section "Building (swift build --build-tests)"
 swift build --build-tests
 
