@@ -30,7 +30,11 @@ cleanup() {
     local rc=$? pid
     trap - EXIT INT TERM
     for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+    # Not our children (started in a subshell): wait for them by polling, then insist.
+    for pid in "${PIDS[@]}"; do
+        for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null || true
+    done
     moto_stop
     pg_cluster_stop "$PG_DIR" immediate 2>/dev/null || true
     if [ "$rc" -ne 0 ]; then tail -n 20 "$WORK"/controller-*.log >&2 2>/dev/null || true; fi
@@ -62,7 +66,6 @@ start_controller() {
     env DATABASE_URL="postgres://fac_bench@127.0.0.1:$PG_PORT/$db" CONTROLLER_API_KEY="$API_KEY" VAULT_MASTER_KEY="$VAULT_KEY" \
         HOST=127.0.0.1 PORT="$port" LOG_LEVEL=warning MALLOC_ARENA_MAX=2 MAX_RESULT_BYTES=$((2 << 30)) "$@" \
         "$BIN" serve >"$WORK/controller-$name.log" 2>&1 &
-    PIDS+=("$!")
     echo "$! $port"
 }
 
@@ -71,6 +74,8 @@ read -r S3_PID S3_PORT < <(start_controller s3 bench_s3 STORAGE_BACKEND=s3 S3_BU
     S3_PREFIX="bench-" S3_FORCE_PATH_STYLE=true AWS_ACCESS_KEY_ID="$FAC_TEST_S3_ACCESS_KEY_ID" \
     AWS_SECRET_ACCESS_KEY="$FAC_TEST_S3_SECRET_ACCESS_KEY" AWS_REGION="$FAC_TEST_S3_REGION" \
     AWS_ENDPOINT_URL_S3="$FAC_TEST_S3_ENDPOINT")
+# start_controller ran in a subshell (process substitution): the cleanup learns the pids here.
+PIDS+=("$FS_PID" "$S3_PID")
 for port in "$FS_PORT" "$S3_PORT"; do
     for _ in $(seq 1 300); do curl -fs -o /dev/null "http://127.0.0.1:$port/health" && break; sleep 0.1; done
     curl -fs -o /dev/null "http://127.0.0.1:$port/health" || die "a controller did not start"
