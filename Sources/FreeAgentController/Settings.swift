@@ -102,11 +102,7 @@ struct Settings {
     var metricsHost: String?
 
     init(_ options: SettingsOptions, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
-        func text(_ flag: String?, _ name: String) -> String? {
-            if let flag, !flag.isEmpty { return flag }
-            if let value = environment[name], !value.isEmpty { return value }
-            return nil
-        }
+        func text(_ flag: String?, _ name: String) -> String? { Self.text(flag, name, in: environment) }
         func integer<T: FixedWidthInteger>(_ flag: T?, _ name: String) throws -> T? {
             if let flag { return flag }
             guard let value = environment[name], !value.isEmpty else { return nil }
@@ -142,15 +138,9 @@ struct Settings {
         _ = try ControllerLogFormat.parse(environment["LOG_FORMAT"])
         gateway.dashboard.sessionLifetime =
             try seconds(options.dashboardSession, "DASHBOARD_SESSION_SECONDS") ?? gateway.dashboard.sessionLifetime
-        if let secure = options.dashboardSecureCookies {
-            gateway.dashboard.secureCookies = secure
-        } else if let value = environment["DASHBOARD_SECURE_COOKIES"]?.lowercased(), !value.isEmpty {
-            switch value {
-            case "true", "1", "yes": gateway.dashboard.secureCookies = true
-            case "false", "0", "no": gateway.dashboard.secureCookies = false
-            default: throw SettingsError(description: "DASHBOARD_SECURE_COOKIES must be true or false")
-            }
-        }
+        gateway.dashboard.secureCookies =
+            try Self.flag(options.dashboardSecureCookies, environment["DASHBOARD_SECURE_COOKIES"], "DASHBOARD_SECURE_COOKIES")
+            ?? gateway.dashboard.secureCookies
         storageRoot = text(options.storageRoot, "STORAGE_ROOT") ?? storageRoot
         storage = try StorageSettings(options, environment: environment, storageRoot: storageRoot)
         switch text(options.downloadRedirect, "DOWNLOAD_REDIRECT")?.lowercased() ?? "none" {
@@ -221,6 +211,24 @@ struct Settings {
             throw SettingsError(description: error.message)
         } catch let error as OrchestratorError {
             throw SettingsError(description: error.detail ?? "invalid setting")
+        }
+    }
+
+    /// A setting's text: the flag when given, else the environment variable `name`; empty counts as unset.
+    static func text(_ flag: String?, _ name: String, in environment: [String: String]) -> String? {
+        if let flag, !flag.isEmpty { return flag }
+        if let value = environment[name], !value.isEmpty { return value }
+        return nil
+    }
+
+    /// `true`/`false` (also 1/0, yes/no) from a flag or the environment variable's `value`; `nil` when unset.
+    static func flag(_ flag: Bool?, _ value: String?, _ name: String) throws -> Bool? {
+        if let flag { return flag }
+        guard let value = value?.lowercased(), !value.isEmpty else { return nil }
+        switch value {
+        case "true", "1", "yes": return true
+        case "false", "0", "no": return false
+        default: throw SettingsError(description: "\(name) must be true or false")
         }
     }
 }

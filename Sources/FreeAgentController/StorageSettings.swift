@@ -16,11 +16,7 @@ enum StorageSettings {
     /// `AWS_ENDPOINT_URL_S3` or `AWS_ENDPOINT_URL`); credentials come from the environment only, never from flags,
     /// so they do not show in the process list.
     init(_ options: SettingsOptions, environment: [String: String], storageRoot: String) throws {
-        func text(_ flag: String?, _ name: String) -> String? {
-            if let flag, !flag.isEmpty { return flag }
-            if let value = environment[name], !value.isEmpty { return value }
-            return nil
-        }
+        let text = { (flag: String?, name: String) in Settings.text(flag, name, in: environment) }
         switch text(options.storageBackend, "STORAGE_BACKEND")?.lowercased() ?? "filesystem" {
         case "filesystem":
             self = .filesystem(root: storageRoot)
@@ -37,20 +33,19 @@ enum StorageSettings {
         guard let bucket = text(options.s3Bucket, "S3_BUCKET") else {
             throw SettingsError(description: "S3_BUCKET is required when STORAGE_BACKEND=s3")
         }
-        guard let accessKey = environment["AWS_ACCESS_KEY_ID"], !accessKey.isEmpty,
-            let secret = environment["AWS_SECRET_ACCESS_KEY"], !secret.isEmpty
-        else {
+        guard let accessKey = text(nil, "AWS_ACCESS_KEY_ID"), let secret = text(nil, "AWS_SECRET_ACCESS_KEY") else {
             throw SettingsError(description: "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are required when STORAGE_BACKEND=s3")
         }
-        guard let region = text(options.awsRegion, "AWS_REGION") ?? environment["AWS_DEFAULT_REGION"].flatMap({ $0.isEmpty ? nil : $0 })
+        guard let region = text(options.awsRegion, "AWS_REGION") ?? text(nil, "AWS_DEFAULT_REGION")
         else {
             throw SettingsError(description: "AWS_REGION is required when STORAGE_BACKEND=s3 (us-east-1, auto for R2, …)")
         }
         var configuration: S3Configuration
         let credentials = AWSCredentials(
             accessKeyID: accessKey, secretAccessKey: secret,
-            sessionToken: environment["AWS_SESSION_TOKEN"].flatMap { $0.isEmpty ? nil : $0 })
-        let forcePathStyle = try flag(options.s3ForcePathStyle, environment["S3_FORCE_PATH_STYLE"], "S3_FORCE_PATH_STYLE") ?? false
+            sessionToken: text(nil, "AWS_SESSION_TOKEN"))
+        let forcePathStyle =
+            try Settings.flag(options.s3ForcePathStyle, environment["S3_FORCE_PATH_STYLE"], "S3_FORCE_PATH_STYLE") ?? false
         if let endpoint = text(options.awsEndpointURL, "AWS_ENDPOINT_URL_S3") ?? text(nil, "AWS_ENDPOINT_URL") {
             guard let parsed = S3Configuration.parseEndpoint(endpoint) else {
                 throw SettingsError(description: "AWS_ENDPOINT_URL_S3 must be http(s)://host[:port] without a path")
@@ -77,17 +72,6 @@ enum StorageSettings {
             configuration.staleUploadAge = .seconds(seconds)
         }
         return configuration
-    }
-
-    /// `true`/`false` (also 1/0, yes/no) from a flag or the environment.
-    static func flag(_ flag: Bool?, _ value: String?, _ name: String) throws -> Bool? {
-        if let flag { return flag }
-        guard let value = value?.lowercased(), !value.isEmpty else { return nil }
-        switch value {
-        case "true", "1", "yes": return true
-        case "false", "0", "no": return false
-        default: throw SettingsError(description: "\(name) must be true or false")
-        }
     }
 
     /// The name `/health` and the logs use.

@@ -17,7 +17,8 @@ struct UploadSweeper: Service {
     func run() async throws {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             await sweepOnce()
-            try? await gracefulShutdown(after: interval)
+            // Sleeps for the interval, or less when the service group shuts down.
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }
     }
 
@@ -29,12 +30,5 @@ struct UploadSweeper: Service {
             // Leftovers cost space, not correctness: keep serving, and say why they stay.
             logger.warning("could not remove leftovers of interrupted uploads", metadata: ["error": "\(String(reflecting: error))"])
         }
-    }
-}
-
-extension UploadSweeper {
-    /// Sleeps for `duration`, or less when the service group shuts down.
-    private func gracefulShutdown(after duration: Duration) async throws {
-        try await cancelWhenGracefulShutdown { try await Task.sleep(for: duration) }
     }
 }

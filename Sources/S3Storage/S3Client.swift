@@ -254,7 +254,7 @@ public struct S3Client: Sendable {
         let payload: PayloadHash
         if let body, method == .POST {
             // Small XML bodies: hashed, so the bucket checks them.
-            payload = .sha256(hex: SHA256Hex.of(body.buffers))
+            payload = .sha256(of: body.buffers.lazy.flatMap(\.readableBytesView))
         } else {
             // Object bytes are already hashed once by the store; S3 checks each part's length and ETag.
             payload = body == nil ? .emptyBody : .unsigned

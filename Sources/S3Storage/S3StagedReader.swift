@@ -26,7 +26,7 @@ final class S3StagedReader: StagedBlobReader, Sendable {
     func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws -> Int {
         guard offset >= 0, offset < size, buffer.count > 0 else { return 0 }
         let blockStart = offset - offset % Self.blockSize
-        let block = try cache.withLock { $0 }.flatMap { $0.start == blockStart ? $0.bytes : nil }
+        let block = try cache.withLock({ $0 }).flatMap { $0.start == blockStart ? $0.bytes : nil }
             ?? fetch(blockStart..<min(size, blockStart + Self.blockSize))
         cache.withLock { $0 = (blockStart, block) }
         let within = Int(offset - blockStart)
