@@ -1967,6 +1967,7 @@ components:
       name: worker_id
       in: path
       required: true
+      description: Echoed as given in the list's worker_id; one no worker can have has no reports.
       schema:
         type: string
     FileType:

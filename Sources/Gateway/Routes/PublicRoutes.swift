@@ -78,13 +78,20 @@ extension Gateway {
         _ request: Request, _ context: GatewayRequestContext, _ credentials: PresentedCredentials, latestOnly: Bool
     ) async throws -> Response {
         try authenticator.requireAPIKey(credentials)
-        let worker = context.parameters.get("worker_id").flatMap { WorkerID($0)?.rawValue } ?? ""
+        // Echoed as asked, like the old controllers: a response that named some other id (or none)
+        // would send a client following it to the wrong worker's reports.
+        let segment = context.parameters.get("worker_id") ?? ""
+        let requested = segment.removingPercentEncoding ?? segment
         var limit = 10
         if !latestOnly, let text = request.uri.queryParameters.get("limit") {
             guard let value = Int(text), value > 0 else { throw GatewayError.badRequest("Invalid limit") }
             limit = min(value, 100)
         }
-        let reports = try await orchestrator.diagnostics(workerID: worker, limit: latestOnly ? 1 : limit)
+        // An id no worker can have has no reports; it is not worth a query.
+        let reports =
+            if let worker = WorkerID(requested) {
+                try await orchestrator.diagnostics(workerID: worker.rawValue, limit: latestOnly ? 1 : limit)
+            } else { [DiagnosticReport]() }
         func json(_ report: DiagnosticReport) -> JSONValue {
             [
                 "id": .string(report.id), "worker_id": .string(report.workerID), "status": .string(report.status),
@@ -96,7 +103,7 @@ extension Gateway {
             guard let latest = reports.first else { throw GatewayError.notFound("No diagnostic reports found") }
             return .json(json(latest))
         }
-        return .json(["worker_id": .string(worker), "reports": .array(reports.map(json))])
+        return .json(["worker_id": .string(requested), "reports": .array(reports.map(json))])
     }
 }
 
