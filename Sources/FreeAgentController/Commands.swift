@@ -6,6 +6,7 @@ import Gateway
 import Hummingbird
 import Logging
 import NIOCore
+import NIOPosix
 import Orchestrator
 import PostgresNIO
 import ServiceLifecycle
@@ -18,6 +19,15 @@ struct FreeAgentControllerCommand: AsyncParsableCommand {
         subcommands: [Serve.self, Migrate.self, Vault.self, ImportLegacy.self],
         defaultSubcommand: Serve.self
     )
+
+    /// Runs Swift concurrency on NIO's event loops before anything else is scheduled, so a request's handler,
+    /// its database queries and its response stay on one thread instead of hopping between Swift's cooperative
+    /// pool and the event loops; each hop is a thread wake-up, and a poll made several (docs/benchmarks.md).
+    /// Nothing here may block a thread: blocking work goes to NIO's thread pool.
+    static func main() async {
+        NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        await main(nil)
+    }
 }
 
 /// Runs the controller: opens the store, migrates, then serves (and sweeps) until SIGTERM or SIGINT.
