@@ -358,6 +358,16 @@ def machine_facts():
     ]
 
 
+def durable_nginx_upload(runs, extra):
+    """nginx's upload rate had it synced like the controller: file bytes per (its time_total + the `sync` right
+    after it), median over the runs; None without write-back figures."""
+    writebacks = extra.get("nginx_writeback_seconds", [])
+    uploads = runs["upload"]["nginx"]
+    if not writebacks or len(writebacks) != len(uploads):
+        return None
+    return statistics.median(SIZE / (f["time_total"] + w) / 1e6 for f, w in zip(uploads, writebacks))
+
+
 def summarize(runs):
     rows = []
     for op in ("upload", "download"):
@@ -444,6 +454,12 @@ def generated_section(runs, rows, extra, profiles, started, elapsed, machine=Tru
                  f"nginx's DAV `PUT` does not sync. Writing nginx's copy back (`sync` right after its upload, not "
                  f"timed) took {extra['fsync_seconds']:.2f} s (median; "
                  + ", ".join(f"{x:.2f}" for x in extra.get("nginx_writeback_seconds", [])) + " s).")
+        durable = durable_nginx_upload(runs, extra)
+        if durable:
+            controller = statistics.median(mbps(f, SIZE) for f in runs["upload"]["controller"])
+            o.append(f"Counted the controller's way (the bytes on disk when it answers: its upload plus that "
+                     f"write-back), nginx's upload ran at {durable:.0f} MB/s (median), and the controller's at "
+                     f"{controller / durable * 100:.0f} % of it.")
         o.append("")
     if profiles:
         o.append(f"#{'##' if machine else '###'} Profile (`perf record -F 499 -g -p <controller>`, flat, symbols ≥ 1.5 %)")

@@ -12,6 +12,7 @@ import datetime
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import subprocess
@@ -185,10 +186,13 @@ def run_pgbench(clients, seconds):
            "-U", PG_USER, PG_DB]
     log("$ " + " ".join(cmd[1:]))
     pg_cpu0 = postgres_cpu()
+    client0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.monotonic()
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 180)
     wall = time.monotonic() - t0
     pg_cpu = postgres_cpu() - pg_cpu0
+    client1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    client_cpu = (client1.ru_utime + client1.ru_stime) - (client0.ru_utime + client0.ru_stime)
     text = proc.stdout + proc.stderr
     tps = re.search(r"tps = ([0-9.]+) \(without initial connection time\)", text)
     lat = re.search(r"latency average = ([0-9.]+) ms", text)
@@ -199,7 +203,7 @@ def run_pgbench(clients, seconds):
     result = {"clients": clients, "tps": float(tps.group(1)), "latency_ms": float(lat.group(1)) if lat else None,
               "transactions": int(done.group(1)) if done else None, "failed": int(failed.group(1)) if failed else None,
               "aborted": "aborted" in text.lower() or proc.returncode != 0, "seconds": seconds, "wall": wall,
-              "pg_cpu": pg_cpu, "queue_depth": depth}
+              "pg_cpu": pg_cpu, "client_cpu": client_cpu, "queue_depth": depth}
     # Every claimed pgbench build once: FOR UPDATE SKIP LOCKED held under pgbench too.
     result["double_claims"] = int(psql("SELECT count(*) FROM builds WHERE id LIKE 'pgb%' AND attempt > 1"))
     psql("DELETE FROM builds WHERE id LIKE 'pgb%' AND status = 'pending'")
@@ -235,10 +239,12 @@ def measured_loadgen(mode, args, urls=(CTRL_A,), pids=(CTRL_A_PID,)):
             time.sleep(0.02)
         figures["c0"] = {pid: cpu_seconds([pid]) for pid in pids}
         figures["p0"], figures["t0"] = postgres_cpu(), time.monotonic()
+        figures["g0"] = cpu_seconds([proc.pid])
         while not os.path.exists(done) and proc.poll() is None:
             time.sleep(0.02)
         figures["c1"] = {pid: cpu_seconds([pid]) for pid in pids}
         figures["p1"], figures["t1"] = postgres_cpu(), time.monotonic()
+        figures["g1"] = cpu_seconds([proc.pid])
 
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
@@ -252,6 +258,8 @@ def measured_loadgen(mode, args, urls=(CTRL_A,), pids=(CTRL_A_PID,)):
     result["wall"] = figures["t1"] - figures["t0"]
     result["controller_cpu"] = {str(pid): figures["c1"][pid] - figures["c0"][pid] for pid in pids}
     result["pg_cpu"] = figures["p1"] - figures["p0"]
+    # The load generator shares the 2 cores with the controller and PostgreSQL (pgbench's client is light C).
+    result["loadgen_cpu"] = figures["g1"] - figures["g0"]
     return result
 
 
@@ -527,8 +535,8 @@ def section(results, streaming_doc):
         o.append("")
         o.append("| workers | builds | claims/s | p50 ms | p90 ms | p99 ms | max ms | pgbench clients | pgbench claims/s "
                  "| pgbench mean latency ms | ratio | controller CPU ms / claim | postgres CPU ms / claim "
-                 "(controller run / pgbench) | duplicates |")
-        o.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+                 "(controller run / pgbench) | client CPU ms / claim (fac-loadgen / pgbench) | duplicates |")
+        o.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for row in assignment:
             c, b = row["controller"], row["pgbench"]
             lat = c["latencyMs"]
@@ -537,11 +545,13 @@ def section(results, streaming_doc):
             pcpu = c["pg_cpu"] / claims * 1000
             bclaims = max(b["transactions"] or 1, 1)
             bcpu = b["pg_cpu"] / bclaims * 1000
+            gcpu = f"{c['loadgen_cpu'] / claims * 1000:.2f}" if "loadgen_cpu" in c else "–"
+            bgcpu = f"{b['client_cpu'] / bclaims * 1000:.2f}" if "client_cpu" in b else "–"
             dup = c["duplicated"] + (c.get("verdict") or {}).get("moreThanOneAttempt", 0) + b["double_claims"]
             o.append(f"| {row['workers']} | {c['builds']} | {c['claimsPerSecond']:.0f} | {fmt_ms(lat['p50'])} | "
                      f"{fmt_ms(lat['p90'])} | {fmt_ms(lat['p99'])} | {fmt_ms(lat['max'])} | {b['clients']} | "
                      f"{b['tps']:.0f} | {b['latency_ms']:.1f} | {c['claimsPerSecond'] / b['tps'] * 100:.0f} % | "
-                     f"{ccpu:.2f} | {pcpu:.2f} / {bcpu:.2f} | {dup} |")
+                     f"{ccpu:.2f} | {pcpu:.2f} / {bcpu:.2f} | {gcpu} / {bgcpu} | {dup} |")
         o.append("")
         clamped = [r for r in assignment if r["clamped"]]
         if clamped:
@@ -695,20 +705,31 @@ def merge_generated(old, new):
     if not carried:
         return new
     old_run = next((l for l in old_intro if l.startswith("Run of ")), "").split(",")[0].replace("Run of ", "")
-    # An old part that was itself carried over keeps its own origin.
-    note = f"*Not measured in this run: the figures below are those of the run of {old_run}.*"
     out = list(new_intro)
     if out and out[-1] == "":
         out.pop()
+    def origin_of(h):
+        """When a carried block was measured: its own note, else its own "Run of …" line (the streaming part
+        writes one), else the old run's."""
+        for line in old_blocks[h]:
+            m = re.search(r"those of the run of ([^*]*?)\.\*", line)
+            if m and m.group(1).strip() not in ("", "UTC"):
+                return m.group(1).strip()
+        for line in old_blocks[h]:
+            m = re.match(r"^Run of (\d{4}-\d\d-\d\d \d\d:\d\d UTC)", line)
+            if m:
+                return m.group(1)
+        return old_run
+
     origins = []
     for h in carried:
-        found = [re.search(r"those of the run of ([^.*]+)\.", l) for l in old_blocks[h]]
-        origin = next((m.group(1) for m in found if m), old_run)
+        origin = origin_of(h)
         if origin not in origins:
             origins.append(origin)
     out += ["", f"This run measured part(s) {', '.join(sorted(measured))} only; part(s) "
             f"{', '.join(sorted(part_of(h) for h in carried))} are carried over from the run(s) of "
-            f"{' and '.join(origins)} (marked *earlier run*).", ""]
+            f"{' and '.join(origins) if len(origins) < 3 else ', '.join(origins[:-1]) + ' and ' + origins[-1]} "
+            "(marked *earlier run*).", ""]
     headings = sorted(set(new_order) | set(carried),
                       key=lambda h: (0, "") if h == "### Summary" else (1, "") if h == "### Machine"
                       else (2, part_of(h) or "9"))
@@ -734,9 +755,11 @@ def merge_generated(old, new):
                         for l in old_rows]
             out += ["", "| | |", "|---|---|"] + old_rows + new_rows + [""]
         elif h in carried:
-            lines = old_blocks[h]
-            out += [""] + ([note, ""] if not any(l.startswith("*Not measured in this run") for l in lines) else []) \
-                + lines[1 if lines and lines[0] == "" else 0:]
+            lines = [l for l in old_blocks[h] if not l.startswith("*Not measured in this run")]
+            while lines and lines[0] == "":
+                lines.pop(0)
+            note = f"*Not measured in this run: the figures below are those of the run of {origin_of(h)}.*"
+            out += ["", note, ""] + lines
         else:
             out += new_blocks[h]
     return "\n".join(out).rstrip("\n") + "\n"
