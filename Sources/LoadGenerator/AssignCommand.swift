@@ -73,9 +73,7 @@ struct AssignCommand: AsyncParsableCommand {
             let (ids, submitSeconds) = try await RunSteps.submitQueue(clients[0], count: builds, concurrency: submitConcurrency)
             note("assign: \(builds) builds in \(rounded(submitSeconds, 2)) s; registering \(workers) workers on \(clients.count) controller(s)")
             let registered = try await RunSteps.register(clients, count: workers, prefix: "assign")
-            // Paced: every worker's connection is open before the first slot, so no claim pays for a TCP handshake.
-            if rate != nil { try await RunSteps.openConnections(clients, count: registered.count) }
-            if let readyFile { FileManager.default.createFile(atPath: readyFile, contents: Data("ready\n".utf8)) }
+            if let readyFile { _ = FileManager.default.createFile(atPath: readyFile, contents: Data("ready\n".utf8)) }
             try await Task.sleep(for: startDelay)
             var paced: PacedRecorder?
             let started: ContinuousClock.Instant
@@ -89,7 +87,7 @@ struct AssignCommand: AsyncParsableCommand {
                 outcome = await Self.runClosedLoop(registered, clients, wait: wait)
             }
             let seconds = ((outcome.lastAssignment ?? ContinuousClock.now) - started).seconds
-            if let doneFile { FileManager.default.createFile(atPath: doneFile, contents: Data("done\n".utf8)) }
+            if let doneFile { _ = FileManager.default.createFile(atPath: doneFile, contents: Data("done\n".utf8)) }
             let expected = Set(ids)
             var verdict: RunSteps.Verdict?
             if verify {
@@ -122,22 +120,28 @@ struct AssignCommand: AsyncParsableCommand {
         await RunSteps.runWorkers(registered, clients) { client, worker in
             var worker = worker
             var outcome = WorkerOutcome()
-            while !Task.isCancelled, outcome.errors < WorkerOutcome.errorLimit {
-                do {
-                    let sent = ContinuousClock.now
-                    outcome.polls += 1
-                    // Nothing after `wait` seconds: the queue is drained, this worker is done.
-                    guard let job = try await client.poll(&worker, wait: wait) else { break }
-                    let received = ContinuousClock.now
-                    LatencySummary.record(received - sent, into: &outcome.latency)
-                    outcome.ledger.record(job.id)
-                    outcome.lastAssignment = received
-                    try await client.fail(worker, build: job.id)
-                    outcome.completed += 1
-                } catch {
-                    outcome.failed(error)
-                    try? await Task.sleep(for: .milliseconds(50))
+            do {
+                try await WorkerConnection.with(client.base, group: client.eventLoopGroup) { connection in
+                    while !Task.isCancelled, outcome.errors < WorkerOutcome.errorLimit {
+                        do {
+                            let sent = ContinuousClock.now
+                            outcome.polls += 1
+                            // Nothing after `wait` seconds: the queue is drained, this worker is done.
+                            guard let job = try await connection.poll(&worker, wait: wait) else { break }
+                            let received = ContinuousClock.now
+                            LatencySummary.record(received - sent, into: &outcome.latency)
+                            outcome.ledger.record(job.id)
+                            outcome.lastAssignment = received
+                            try await connection.fail(worker, build: job.id)
+                            outcome.completed += 1
+                        } catch {
+                            outcome.failed(error)
+                            try? await Task.sleep(for: .milliseconds(50))
+                        }
+                    }
                 }
+            } catch {
+                outcome.failed(error)
             }
             return outcome
         }
@@ -157,26 +161,33 @@ struct AssignCommand: AsyncParsableCommand {
                     var worker = worker
                     var outcome = WorkerOutcome()
                     var recorder = PacedRecorder()
-                    for slot in schedule.slots(ofWorker: index) {
-                        guard !Task.isCancelled, outcome.errors < WorkerOutcome.errorLimit else { break }
-                        let due = start + schedule.offset(ofSlot: slot)
-                        if due > ContinuousClock.now { try? await Task.sleep(until: due, tolerance: .microseconds(100)) }
-                        do {
-                            let sent = ContinuousClock.now
-                            outcome.polls += 1
-                            guard let job = try await client.poll(&worker, wait: wait) else {
-                                outcome.failed(LoadGeneratorError("slot \(slot): the poll found no build"))
-                                continue
+                    do {
+                        // Connected before the first slot (start is 200 ms away): no claim pays for a handshake.
+                        try await WorkerConnection.with(client.base, group: client.eventLoopGroup) { connection in
+                            for slot in schedule.slots(ofWorker: index) {
+                                guard !Task.isCancelled, outcome.errors < WorkerOutcome.errorLimit else { break }
+                                let due = start + schedule.offset(ofSlot: slot)
+                                if due > ContinuousClock.now { try? await Task.sleep(until: due, tolerance: .microseconds(100)) }
+                                do {
+                                    let sent = ContinuousClock.now
+                                    outcome.polls += 1
+                                    guard let job = try await connection.poll(&worker, wait: wait) else {
+                                        outcome.failed(LoadGeneratorError("slot \(slot): the poll found no build"))
+                                        continue
+                                    }
+                                    let received = ContinuousClock.now
+                                    recorder.record(due: due, sent: sent, received: received)
+                                    outcome.ledger.record(job.id)
+                                    outcome.lastAssignment = received
+                                    try await connection.fail(worker, build: job.id)
+                                    outcome.completed += 1
+                                } catch {
+                                    outcome.failed(error)
+                                }
                             }
-                            let received = ContinuousClock.now
-                            recorder.record(due: due, sent: sent, received: received)
-                            outcome.ledger.record(job.id)
-                            outcome.lastAssignment = received
-                            try await client.fail(worker, build: job.id)
-                            outcome.completed += 1
-                        } catch {
-                            outcome.failed(error)
                         }
+                    } catch {
+                        outcome.failed(error)
                     }
                     return (outcome, recorder)
                 }

@@ -17,12 +17,23 @@ struct ControllerClient: Sendable {
     /// How long one call may take before it counts as an error (a long-poll adds its own wait).
     let callTimeout: TimeAmount
 
+    /// The event loops of ``http``, for connections of their own (``WorkerConnection``).
+    var eventLoopGroup: any EventLoopGroup { http.eventLoopGroup }
+
     struct Reply: Sendable {
         let status: UInt
         let body: ByteBuffer
 
         func decode<T: Decodable>(_ type: T.Type) throws -> T {
             try JSONDecoder().decode(T.self, from: Data(body.readableBytesView))
+        }
+
+        /// Fails unless the reply is 200, with the endpoint and the server's own `error` text.
+        func expectOK(_ what: String) throws {
+            guard status == 200 else {
+                let text = String(buffer: body).prefix(200)
+                throw LoadGeneratorError("\(what): HTTP \(status) \(text)")
+            }
         }
     }
 
@@ -40,15 +51,9 @@ struct ControllerClient: Sendable {
         return Reply(status: response.status.code, body: bytes)
     }
 
-    /// Fails unless the reply is 200, with the endpoint and the server's own `error` text.
-    func expectOK(_ reply: Reply, _ what: String) throws {
-        guard reply.status == 200 else {
-            let text = String(buffer: reply.body).prefix(200)
-            throw LoadGeneratorError("\(what): HTTP \(reply.status) \(text)")
-        }
-    }
+    func expectOK(_ reply: Reply, _ what: String) throws { try reply.expectOK(what) }
 
-    private static func json(_ object: [String: Any]) -> ByteBuffer {
+    static func json(_ object: [String: Any]) -> ByteBuffer {
         // Only literal dictionaries of strings and numbers are passed: serialization cannot fail.
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
         return ByteBuffer(bytes: data)
@@ -56,11 +61,6 @@ struct ControllerClient: Sendable {
 
     private var keyHeader: (String, String) { ("X-API-Key", apiKey) }
     private static let jsonType = ("Content-Type", "application/json")
-
-    /// `GET /api/openapi.yaml`: a call that opens (or reuses) a connection and touches no database.
-    func warmUp() async throws {
-        try expectOK(try await send(.GET, "/api/openapi.yaml"), "warm-up")
-    }
 
     // MARK: the CLI
 

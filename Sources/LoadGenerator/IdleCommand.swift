@@ -64,7 +64,7 @@ struct IdleCommand: AsyncParsableCommand {
                 if let readyFile {
                     // The client sends all polls within a moment; give them time to reach the server.
                     try? await Task.sleep(for: .seconds(2))
-                    FileManager.default.createFile(atPath: readyFile, contents: Data("ready\n".utf8))
+                    _ = FileManager.default.createFile(atPath: readyFile, contents: Data("ready\n".utf8))
                 }
                 var all = WorkerOutcome()
                 for await outcome in group { all.merge(outcome) }

@@ -49,14 +49,6 @@ enum RunSteps {
         }
     }
 
-    /// Opens about `count` keep-alive connections (spread over the controllers as the workers are) with as many
-    /// concurrent `GET /api/openapi.yaml`, a route that touches no database; the client's pool keeps them open.
-    static func openConnections(_ clients: [ControllerClient], count: Int) async throws {
-        _ = try await concurrentMap(count, limit: count) { index in
-            try await clients[index % clients.count].warmUp()
-        }
-    }
-
     /// Runs one task per worker until each returns, and merges what they saw.
     static func runWorkers(
         _ workers: [(Int, SimulatedWorker)], _ clients: [ControllerClient],

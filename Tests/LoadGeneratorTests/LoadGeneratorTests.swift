@@ -124,4 +124,13 @@ import Testing
         #expect(abs(lag.max - 40) <= 0.05)
         #expect(lag.p50 <= 0.01)
     }
+
+    /// The fail call's hand-made JSON says what JSONSerialization would, and an id outside the template's alphabet
+    /// still comes out as valid JSON.
+    @Test(arguments: ["V1StGXR8_Z5jdHi6B-myT", "a\"b\\c\n"])
+    func failBody_isTheJSONTheControllerExpects(build: String) throws {
+        let body = WorkerConnection.failBody(build)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: String])
+        #expect(object == ["build_id": build, "error": "fac-loadgen: released at once"])
+    }
 }
