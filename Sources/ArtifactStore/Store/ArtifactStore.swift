@@ -29,7 +29,9 @@ public struct ArtifactStore: Sendable {
     /// the temporary file.
     public func makeWriter(for key: BlobKey, limit: Int64) async throws -> BlobWriter {
         let upload = try await backend.beginUpload(for: key)
-        return BlobWriter(key: key, limit: limit, upload: upload, batchSize: configuration.writeBatchSize)
+        return BlobWriter(
+            key: key, limit: limit, upload: upload, batchSize: configuration.writeBatchSize,
+            threadPool: configuration.threadPool)
     }
 
     /// Writes a small blob (a sealed certificate bundle) in one call, atomically.

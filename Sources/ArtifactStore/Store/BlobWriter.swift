@@ -1,5 +1,6 @@
 import Crypto
 import NIOCore
+import NIOPosix
 
 /// A streaming write of one blob: counts, hashes and stages the bytes, and makes them visible only on
 /// ``commit(expectedSHA256:inspect:)``.
@@ -24,6 +25,8 @@ public actor BlobWriter {
     public nonisolated let limit: Int64
     private let upload: any BlobUpload
     private let batchSize: Int
+    /// Where batches are hashed: CPU work that must not hold an event loop (`serve` runs Swift concurrency on them).
+    private let threadPool: NIOThreadPool
     private var batch: [ByteBuffer] = []
     private var batchBytes = 0
     /// The hashing and write of the previous batch, if they may still be running.
@@ -36,11 +39,12 @@ public actor BlobWriter {
     /// the file under a write in flight could hand its descriptor number to someone else's file.
     private var abortRequested = false
 
-    init(key: BlobKey, limit: Int64, upload: any BlobUpload, batchSize: Int) {
+    init(key: BlobKey, limit: Int64, upload: any BlobUpload, batchSize: Int, threadPool: NIOThreadPool) {
         self.key = key
         self.limit = limit
         self.upload = upload
         self.batchSize = batchSize
+        self.threadPool = threadPool
     }
 
     /// The number of bytes received so far.
@@ -121,15 +125,17 @@ public actor BlobWriter {
     }
 
     /// Hands the batch on once the previous one is hashed and written (hashes and writes stay in order). The batch
-    /// is hashed here while the thread pool writes it.
+    /// is hashed on one thread-pool thread while the backend writes it (on another, or to the network).
     private func startWritingBatch() async throws {
         try await finishWriteInFlight()
-        let (parts, upload, hash) = (batch, self.upload, self.hash)
+        let (parts, upload, hash, threadPool) = (batch, self.upload, self.hash, self.threadPool)
         batch = []
         batchBytes = 0
         inFlight = Task.detached {
             async let written: Void = upload.append(parts)
-            for part in parts { part.withUnsafeReadableBytes { hash.sha256.update(bufferPointer: $0) } }
+            try await threadPool.runIfActive {
+                for part in parts { part.withUnsafeReadableBytes { hash.sha256.update(bufferPointer: $0) } }
+            }
             try await written
         }
     }
