@@ -126,8 +126,15 @@ struct Migrate: AsyncParsableCommand {
     static func run(_ configuration: PostgresClient.Configuration, logger: Logger) async throws -> Int {
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await client.run() }
+            // The first query waits until the child task has entered `run()`; otherwise the pool logs a warning
+            // ("run() hasn't been called yet") at every start-up.
+            let (running, entered) = AsyncStream<Never>.makeStream()
+            group.addTask {
+                entered.finish()
+                await client.run()
+            }
             defer { group.cancelAll() }
+            for await _ in running {}
             let orchestrator = Orchestrator(client: client, configuration: OrchestratorConfiguration(), logger: logger)
             try await orchestrator.migrate()
             return try await orchestrator.appliedMigrations().last ?? 0
