@@ -113,6 +113,22 @@ struct AssignCommand: AsyncParsableCommand {
           + (result.verdict.map { ["API check: \($0.ok ? "ok" : "FAILED") \($0)"] } ?? []))
     }
 
+    /// One claim: a poll, and the build it brings released at once, both counted in `outcome`. Returns when the
+    /// poll was sent and its job received; `nil` when the poll found nothing.
+    static func cycle(
+        _ connection: inout WorkerConnection, _ worker: inout SimulatedWorker, wait: Int, _ outcome: inout WorkerOutcome
+    ) async throws -> (sent: ContinuousClock.Instant, received: ContinuousClock.Instant)? {
+        let sent = ContinuousClock.now
+        outcome.polls += 1
+        guard let job = try await connection.poll(&worker, wait: wait) else { return nil }
+        let received = ContinuousClock.now
+        outcome.ledger.record(job.id)
+        outcome.lastAssignment = received
+        try await connection.fail(worker, build: job.id)
+        outcome.completed += 1
+        return (sent, received)
+    }
+
     /// Each worker polls again as soon as it has released its build: `workers` requests always in flight.
     static func runClosedLoop(
         _ registered: [(Int, SimulatedWorker)], _ clients: [ControllerClient], wait: Int
@@ -124,16 +140,10 @@ struct AssignCommand: AsyncParsableCommand {
                 try await WorkerConnection.with(client.base, group: client.eventLoopGroup) { connection in
                     while !Task.isCancelled, outcome.errors < WorkerOutcome.errorLimit {
                         do {
-                            let sent = ContinuousClock.now
-                            outcome.polls += 1
                             // Nothing after `wait` seconds: the queue is drained, this worker is done.
-                            guard let job = try await connection.poll(&worker, wait: wait) else { break }
-                            let received = ContinuousClock.now
+                            guard let (sent, received) = try await cycle(&connection, &worker, wait: wait, &outcome)
+                            else { break }
                             LatencySummary.record(received - sent, into: &outcome.latency)
-                            outcome.ledger.record(job.id)
-                            outcome.lastAssignment = received
-                            try await connection.fail(worker, build: job.id)
-                            outcome.completed += 1
                         } catch {
                             outcome.failed(error)
                             try? await Task.sleep(for: .milliseconds(50))
@@ -169,18 +179,12 @@ struct AssignCommand: AsyncParsableCommand {
                                 let due = start + schedule.offset(ofSlot: slot)
                                 if due > ContinuousClock.now { try? await Task.sleep(until: due, tolerance: .microseconds(100)) }
                                 do {
-                                    let sent = ContinuousClock.now
-                                    outcome.polls += 1
-                                    guard let job = try await connection.poll(&worker, wait: wait) else {
+                                    guard let (sent, received) = try await cycle(&connection, &worker, wait: wait, &outcome)
+                                    else {
                                         outcome.failed(LoadGeneratorError("slot \(slot): the poll found no build"))
                                         continue
                                     }
-                                    let received = ContinuousClock.now
                                     recorder.record(due: due, sent: sent, received: received)
-                                    outcome.ledger.record(job.id)
-                                    outcome.lastAssignment = received
-                                    try await connection.fail(worker, build: job.id)
-                                    outcome.completed += 1
                                 } catch {
                                     outcome.failed(error)
                                 }
