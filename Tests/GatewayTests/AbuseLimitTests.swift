@@ -188,7 +188,8 @@ import Testing
                 prefix: "GET /health HTTP/1.1\r\nHost: localhost\r\nX-Slow: ", byte: "a", every: .milliseconds(100), for: 100)
             let elapsed = ContinuousClock.now - start
             #expect(received.isEmpty, "no response to a request that never finished its head")
-            #expect(elapsed >= .milliseconds(900) && elapsed < .seconds(5), "closed after \(elapsed)")
+            // Well under the 10 s of dribbling, with room for a parallel suite on two cores.
+            #expect(elapsed >= .milliseconds(900) && elapsed < .seconds(8), "closed after \(elapsed)")
         }
     }
 
