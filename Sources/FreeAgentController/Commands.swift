@@ -124,17 +124,7 @@ struct Migrate: AsyncParsableCommand {
     /// Applies pending migrations with a short-lived client of its own; returns the schema version.
     @discardableResult
     static func run(_ configuration: PostgresClient.Configuration, logger: Logger) async throws -> Int {
-        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            // The first query waits until the child task has entered `run()`; otherwise the pool logs a warning
-            // ("run() hasn't been called yet") at every start-up.
-            let (running, entered) = AsyncStream<Never>.makeStream()
-            group.addTask {
-                entered.finish()
-                await client.run()
-            }
-            defer { group.cancelAll() }
-            for await _ in running {}
+        try await PostgresClient.withRunning(configuration, logger: logger) { client in
             let orchestrator = Orchestrator(client: client, configuration: OrchestratorConfiguration(), logger: logger)
             try await orchestrator.migrate()
             return try await orchestrator.appliedMigrations().last ?? 0

@@ -51,12 +51,14 @@ struct ImportLegacy: AsyncParsableCommand {
             store = opened.store
             vault = CertVault(keyRing: keyRing, storage: opened.store)
         }
-        let client = PostgresClient(configuration: try DatabaseURL.configuration(from: settings.databaseURL), backgroundLogger: logger)
+        let database = try DatabaseURL.configuration(from: settings.databaseURL)
         let progress = ProgressPrinter()
         let report: ImportReport
         do {
-            report = try await importAll(client: client, settings: settings, configuration: configuration, store: store,
-                                         vault: vault, progress: progress, logger: logger)
+            report = try await PostgresClient.withRunning(database, logger: logger) { client in
+                try await importAll(client: client, settings: settings, configuration: configuration, store: store,
+                                    vault: vault, progress: progress, logger: logger)
+            }
         } catch {
             await openedStore?.close()
             throw error
@@ -70,27 +72,23 @@ struct ImportLegacy: AsyncParsableCommand {
         client: PostgresClient, settings: Settings, configuration: LegacyImporter.Configuration, store: ArtifactStore?,
         vault: CertVault?, progress: ProgressPrinter, logger: Logger
     ) async throws -> ImportReport {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await client.run() }
-            defer { group.cancelAll() }
-            let orchestrator = Orchestrator(client: client, configuration: settings.orchestrator, logger: logger)
-            let importer = LegacyImporter(
-                configuration: configuration, orchestrator: orchestrator, store: store, vault: vault, logger: logger
-            ) { event in
-                switch event {
-                case .progress(let table, let done, let total): progress.show(table: table, done: done, total: total)
-                case .tokensIssued(let tokens): Self.printTokens(tokens)
-                }
+        let orchestrator = Orchestrator(client: client, configuration: settings.orchestrator, logger: logger)
+        let importer = LegacyImporter(
+            configuration: configuration, orchestrator: orchestrator, store: store, vault: vault, logger: logger
+        ) { event in
+            switch event {
+            case .progress(let table, let done, let total): progress.show(table: table, done: done, total: total)
+            case .tokensIssued(let tokens): Self.printTokens(tokens)
             }
-            do {
-                return try await importer.run()
-            } catch let error as LegacyImportError {
-                throw SettingsError(description: error.description)
-            } catch let error as OrchestratorError {
-                throw SettingsError(description: error.description)
-            } catch let error as PSQLError {
-                throw SettingsError(description: "database: \(DatabaseErrorSummary.describe(error))")
-            }
+        }
+        do {
+            return try await importer.run()
+        } catch let error as LegacyImportError {
+            throw SettingsError(description: error.description)
+        } catch let error as OrchestratorError {
+            throw SettingsError(description: error.description)
+        } catch let error as PSQLError {
+            throw SettingsError(description: "database: \(DatabaseErrorSummary.describe(error))")
         }
     }
 

@@ -36,11 +36,9 @@ extension VaultOptions {
             throw VaultCommandError(description: "DATABASE_URL is required")
         }
         let logger = ControllerLogging.controllerLogger()
-        let client = PostgresClient(configuration: try DatabaseURL.configuration(from: url), backgroundLogger: logger)
+        let database = try DatabaseURL.configuration(from: url)
         do {
-            return try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { await client.run() }
-                defer { group.cancelAll() }
+            return try await PostgresClient.withRunning(database, logger: logger) { client in
                 let orchestrator = Orchestrator(client: client, configuration: OrchestratorConfiguration(), logger: logger)
                 return try await body(orchestrator, logger)
             }

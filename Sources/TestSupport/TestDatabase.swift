@@ -61,12 +61,7 @@ public struct TestDatabase: Sendable {
         _ configuration: PostgresClient.Configuration, logger: Logger,
         _ body: (PostgresClient) async throws -> Result
     ) async throws -> Result {
-        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await client.run() }
-            defer { group.cancelAll() }
-            return try await body(client)
-        }
+        try await PostgresClient.withRunning(configuration, logger: logger, body)
     }
 }
 

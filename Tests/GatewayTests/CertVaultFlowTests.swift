@@ -111,7 +111,9 @@ import Testing
 
     @Test(arguments: TestBackend.allCases)
     func retry_withinGrace_movesTheSealedBundle_andTheOldOneStaysUntilGraceEnds(storage: TestBackend) async throws {
-        try await F.run(storage: storage, gateway: { $0.certsGrace = .seconds(1) }) { f in
+        // A grace far longer than any stall of a starved parallel suite (1 s was not: CI swept the bundle before
+        // the retry); its end is simulated below by moving the build's completion back.
+        try await F.run(storage: storage, gateway: { $0.certsGrace = .seconds(300) }) { f in
             let (id, _) = try await f.submit(platform: "ios", certs: true)
             let worker = try await f.registerWorker()
             _ = try await f.assignAndAuthenticateVM(worker: worker.token, build: id)
@@ -136,7 +138,7 @@ import Testing
 
             // The grace period ends (moved back rather than slept through): the old bundle goes, the new one stays.
             try await f.orchestrator.client.query(
-                "UPDATE builds SET completed_at = completed_at - interval '5 seconds' WHERE id = \(id)", logger: f.logger)
+                "UPDATE builds SET completed_at = completed_at - interval '600 seconds' WHERE id = \(id)", logger: f.logger)
             await f.gateway.destroyDueCerts()
             let old = try #require(try await f.orchestrator.build(id))
             #expect(old.certsState == .destroyed)
