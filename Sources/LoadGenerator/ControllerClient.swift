@@ -28,6 +28,14 @@ struct ControllerClient: Sendable {
             try JSONDecoder().decode(T.self, from: Data(body.readableBytesView))
         }
 
+        /// A poll's answer: its job, or `nil`; keeps the token the controller hands back (it rotates).
+        func job(rotating worker: inout SimulatedWorker) throws -> Job? {
+            try expectOK("poll")
+            let decoded = try decode(PollReply.self)
+            if let token = decoded.access_token { worker.token = token }
+            return decoded.job
+        }
+
         /// Fails unless the reply is 200, with the endpoint and the server's own `error` text.
         func expectOK(_ what: String) throws {
             guard status == 200 else {
@@ -51,16 +59,14 @@ struct ControllerClient: Sendable {
         return Reply(status: response.status.code, body: bytes)
     }
 
-    func expectOK(_ reply: Reply, _ what: String) throws { try reply.expectOK(what) }
-
-    static func json(_ object: [String: Any]) -> ByteBuffer {
+    private static func json(_ object: [String: Any]) -> ByteBuffer {
         // Only literal dictionaries of strings and numbers are passed: serialization cannot fail.
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
         return ByteBuffer(bytes: data)
     }
 
     private var keyHeader: (String, String) { ("X-API-Key", apiKey) }
-    private static let jsonType = ("Content-Type", "application/json")
+    static let jsonType = ("Content-Type", "application/json")
 
     // MARK: the CLI
 
@@ -73,7 +79,7 @@ struct ControllerClient: Sendable {
         form.file("source", filename: "project.zip", contentType: "application/zip", Fixtures.source)
         let reply = try await send(
             .POST, "/api/builds/submit", headers: [keyHeader, ("Content-Type", form.contentType)], body: form.finished())
-        try expectOK(reply, "submit")
+        try reply.expectOK("submit")
         return try reply.decode(Submitted.self).id
     }
 
@@ -86,7 +92,7 @@ struct ControllerClient: Sendable {
     /// `GET /api/builds/:id`: the true status and the attempt count.
     func build(_ id: String) async throws -> BuildRecord {
         let reply = try await send(.GET, "/api/builds/\(id)", headers: [keyHeader])
-        try expectOK(reply, "show build")
+        try reply.expectOK("show build")
         return try reply.decode(BuildRecord.self)
     }
 
@@ -98,7 +104,7 @@ struct ControllerClient: Sendable {
     /// `GET /api/builds/:id/logs`: every line, oldest first.
     func logs(_ id: String) async throws -> [String] {
         let reply = try await send(.GET, "/api/builds/\(id)/logs", headers: [keyHeader])
-        try expectOK(reply, "logs")
+        try reply.expectOK("logs")
         return try reply.decode(LogLines.self).logs.map(\.message)
     }
 
@@ -114,7 +120,7 @@ struct ControllerClient: Sendable {
         let reply = try await send(
             .POST, "/api/workers/register", headers: [keyHeader, Self.jsonType],
             body: Self.json(["name": name, "capabilities": ["platforms": ["ios", "android"]]]))
-        try expectOK(reply, "register")
+        try reply.expectOK("register")
         let registered = try reply.decode(Registered.self)
         return SimulatedWorker(id: registered.id, token: registered.access_token)
     }
@@ -134,24 +140,29 @@ struct ControllerClient: Sendable {
     func poll(_ worker: inout SimulatedWorker, wait: Int) async throws -> Job? {
         let reply = try await send(
             .GET, "/api/workers/poll?wait=\(wait)", headers: [worker.header], extraTime: .seconds(Int64(wait)))
-        try expectOK(reply, "poll")
-        let decoded = try reply.decode(PollReply.self)
-        if let token = decoded.access_token { worker.token = token }
-        return decoded.job
+        return try reply.job(rotating: &worker)
     }
 
     /// `POST /api/workers/fail`: the quickest way a worker finishes a build (it no longer holds it).
     func fail(_ worker: SimulatedWorker, build: String) async throws {
         let reply = try await send(
-            .POST, "/api/workers/fail", headers: [worker.header, Self.jsonType],
-            body: Self.json(["build_id": build, "error": "fac-loadgen: released at once"]))
-        try expectOK(reply, "fail")
+            .POST, "/api/workers/fail", headers: [worker.header, Self.jsonType], body: Self.failBody(build))
+        try reply.expectOK("fail")
+    }
+
+    /// The fail call's JSON. Build ids are `[A-Za-z0-9_-]` (the controller makes them), so a template needs no
+    /// escaping; Foundation's JSONSerialization was a sixth of the assignment loop's CPU.
+    static func failBody(_ build: String) -> ByteBuffer {
+        guard build.utf8.allSatisfy({ $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || (0x30...0x39).contains($0)
+            || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) })
+        else { return json(["build_id": build, "error": "fac-loadgen: released at once"]) }
+        return ByteBuffer(string: #"{"build_id":""# + build + #"","error":"fac-loadgen: released at once"}"#)
     }
 
     /// `GET source_url` (worker token): the source bytes, checked against what was submitted.
     func fetchSource(_ worker: SimulatedWorker, job: Job) async throws {
         let reply = try await send(.GET, job.source_url, headers: [worker.header])
-        try expectOK(reply, "source")
+        try reply.expectOK("source")
         guard reply.body.readableBytesView.elementsEqual(Fixtures.source) else {
             throw LoadGeneratorError("source: \(reply.body.readableBytes) bytes that differ from the submitted ZIP")
         }
@@ -162,7 +173,7 @@ struct ControllerClient: Sendable {
         let reply = try await send(
             .POST, "/api/builds/\(build)/heartbeat?worker_id=\(worker.id)", headers: [worker.header, Self.jsonType],
             body: Self.json(["progress": progress]))
-        try expectOK(reply, "heartbeat")
+        try reply.expectOK("heartbeat")
     }
 
     /// `POST /api/builds/:id/logs`: one line.
@@ -170,7 +181,7 @@ struct ControllerClient: Sendable {
         let reply = try await send(
             .POST, "/api/builds/\(build)/logs", headers: [worker.header, Self.jsonType],
             body: Self.json(["level": "info", "message": message]))
-        try expectOK(reply, "logs")
+        try reply.expectOK("logs")
     }
 
     /// `POST /api/workers/upload` multipart: success with the small result file; the build is completed.
@@ -183,7 +194,7 @@ struct ControllerClient: Sendable {
         let reply = try await send(
             .POST, "/api/workers/upload", headers: [worker.header, ("Content-Type", form.contentType)],
             body: form.finished())
-        try expectOK(reply, "upload")
+        try reply.expectOK("upload")
     }
 }
 

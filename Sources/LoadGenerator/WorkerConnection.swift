@@ -1,4 +1,3 @@
-import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -46,35 +45,22 @@ struct WorkerConnection {
 
     /// `GET /api/workers/poll?wait=`, as ``ControllerClient/poll(_:wait:)``: the job or `nil`; keeps the rotated token.
     mutating func poll(_ worker: inout SimulatedWorker, wait: Int) async throws -> ControllerClient.Job? {
-        let reply = try await send(.GET, "/api/workers/poll?wait=\(wait)", token: worker.token, body: nil)
-        try reply.expectOK("poll")
-        let decoded = try reply.decode(ControllerClient.PollReply.self)
-        if let token = decoded.access_token { worker.token = token }
-        return decoded.job
+        try await send(.GET, "/api/workers/poll?wait=\(wait)", as: worker, body: nil).job(rotating: &worker)
     }
 
     /// `POST /api/workers/fail`, as ``ControllerClient/fail(_:build:)``.
     mutating func fail(_ worker: SimulatedWorker, build: String) async throws {
-        try await send(.POST, "/api/workers/fail", token: worker.token, body: Self.failBody(build)).expectOK("fail")
-    }
-
-    /// The fail call's JSON. Build ids are `[A-Za-z0-9_-]` (the controller makes them), so a template needs no
-    /// escaping; Foundation's JSONSerialization was a sixth of the generator's CPU here.
-    static func failBody(_ build: String) -> ByteBuffer {
-        guard build.utf8.allSatisfy({ $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || (0x30...0x39).contains($0)
-            || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) })
-        else { return ControllerClient.json(["build_id": build, "error": "fac-loadgen: released at once"]) }
-        return ByteBuffer(string: #"{"build_id":""# + build + #"","error":"fac-loadgen: released at once"}"#)
+        try await send(.POST, "/api/workers/fail", as: worker, body: ControllerClient.failBody(build)).expectOK("fail")
     }
 
     private mutating func send(
-        _ method: HTTPMethod, _ uri: String, token: String, body: ByteBuffer?
+        _ method: HTTPMethod, _ uri: String, as worker: SimulatedWorker, body: ByteBuffer?
     ) async throws -> ControllerClient.Reply {
         var headers = HTTPHeaders()
         headers.add(name: "Host", value: host)
-        headers.add(name: "X-Worker-Token", value: token)
+        headers.add(name: worker.header.0, value: worker.header.1)
         if let body {
-            headers.add(name: "Content-Type", value: "application/json")
+            headers.add(name: ControllerClient.jsonType.0, value: ControllerClient.jsonType.1)
             headers.add(name: "Content-Length", value: String(body.readableBytes))
         }
         let head = HTTPRequestHead(version: .http1_1, method: method, uri: uri, headers: headers)

@@ -129,7 +129,7 @@ import Testing
     /// still comes out as valid JSON.
     @Test(arguments: ["V1StGXR8_Z5jdHi6B-myT", "a\"b\\c\n"])
     func failBody_isTheJSONTheControllerExpects(build: String) throws {
-        let body = WorkerConnection.failBody(build)
+        let body = ControllerClient.failBody(build)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: String])
         #expect(object == ["build_id": build, "error": "fac-loadgen: released at once"])
     }
