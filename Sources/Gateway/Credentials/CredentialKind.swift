@@ -45,10 +45,10 @@ struct PresentedCredentials: Sendable {
     init(headers: HTTPFields, workerIDQuery: String?, accepting kinds: Set<CredentialKind>) {
         func read(_ name: HTTPField.Name) -> Value? {
             guard let text = headers[name] else { return nil }
-            let trimmed = text.trimmingCharacters(in: .whitespaces)
+            let trimmed = text.trimmingOptionalWhitespace
             guard !trimmed.isEmpty else { return nil }
             guard trimmed.utf8.count <= 256, trimmed.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f }) else { return .malformed }
-            return .token(trimmed)
+            return .token(String(trimmed))
         }
         if kinds.contains(.apiKey) || kinds.contains(.worker) { apiKey = read(Self.apiKeyHeader) }
         if kinds.contains(.buildToken) { buildToken = read(Self.buildTokenHeader) }

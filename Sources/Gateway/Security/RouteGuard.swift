@@ -71,7 +71,7 @@ struct RouteGuard: Sendable {
             PresentedCredentials.workerTokenHeader, PresentedCredentials.vmTokenHeader, PresentedCredentials.buildTokenHeader,
             PresentedCredentials.apiKeyHeader,
         ] {
-            if let value = headers[name]?.trimmingCharacters(in: .whitespaces), !value.isEmpty { return value }
+            if let value = headers[name]?.trimmingOptionalWhitespace, !value.isEmpty { return String(value) }
         }
         return nil
     }
