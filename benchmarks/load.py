@@ -40,6 +40,9 @@ PSQL = ENV.get("BENCH_PSQL") or shutil.which("psql") or "psql"
 LEVELS = [int(x) for x in ENV.get("BENCH_ASSIGN_LEVELS", "10,100,500").split(",") if x.strip()]
 ASSIGN_BUILDS = int(ENV.get("BENCH_ASSIGN_BUILDS", "3000"))
 PGBENCH_SECONDS = int(ENV.get("BENCH_PGBENCH_SECONDS", "8"))
+# The controller prepares the statements of a claim once per connection (Sources/Orchestrator/SQL/
+# PreparedStatements.swift); pgbench does the same with `-M prepared`, so neither side parses and plans per call.
+PGBENCH_MODE = ENV.get("BENCH_PGBENCH_MODE", "prepared")
 # The paced (open-loop) runs: at these fractions of the closed-loop claims/s measured with as many workers, each
 # for about PACED_SECONDS; the latency goal is read at GOAL_PACED_FRACTION.
 PACED_WORKERS = int(ENV.get("BENCH_PACED_WORKERS", "100"))
@@ -181,7 +184,7 @@ def prepare_pgbench_queue(clients, depth):
 def run_pgbench(clients, seconds):
     depth = max(20000, clients * 50, int(seconds * 6000))
     prepare_pgbench_queue(clients, depth)
-    cmd = [PGBENCH, "-n", "-M", "extended", "-f", os.path.join(HERE, "claim.pgbench"), "-c", str(clients),
+    cmd = [PGBENCH, "-n", "-M", PGBENCH_MODE, "-f", os.path.join(HERE, "claim.pgbench"), "-c", str(clients),
            "-j", str(min(clients, os.cpu_count() or 2)), "-T", str(seconds), "-h", "127.0.0.1", "-p", PG_PORT,
            "-U", PG_USER, PG_DB]
     log("$ " + " ".join(cmd[1:]))
@@ -526,7 +529,7 @@ def section(results, streaming_doc):
         o.append("Deep queue of tiny builds submitted first; each worker polls (`?wait=1`), and releases each build at "
                  "once with `POST /api/workers/fail`; claims/s = claims ÷ (first poll → last claim). pgbench runs "
                  "the same SQL per claim (the claim transaction and the release transaction, "
-                 f"`-M extended`, {PGBENCH_SECONDS} s) with one client per worker on a deep queue of the same rows. "
+                 f"`-M {PGBENCH_MODE}`, {PGBENCH_SECONDS} s) with one client per worker on a deep queue of the same rows. "
                  "Latency = poll sent → job received, HdrHistogram. This is a *closed-loop* run: each worker "
                  "polls again as soon as it has released its build, so there are always as many requests in flight "
                  "as workers and the controller runs flat out; the claims/s are its maximum, and by Little's law "

@@ -12,6 +12,8 @@
 #   BENCH_ASSIGN_LEVELS=10,100,500            assignment: workers per run (pgbench: as many clients)
 #   BENCH_ASSIGN_BUILDS=3000                  assignment: queue depth per run (at least 6 per worker)
 #   BENCH_PGBENCH_SECONDS=8                   assignment baseline: seconds per pgbench run
+#   BENCH_PGBENCH_MODE=prepared               assignment baseline: pgbench's -M (the controller prepares its claim
+#                                             statements too; `extended` parses and plans every statement anew)
 #   BENCH_PACED_WORKERS=100 BENCH_PACED_FRACTIONS=0.25,0.5,0.75 BENCH_PACED_SECONDS=20
 #                                             assignment latency at a given load: paced (open-loop) runs at these
 #                                             fractions of the closed-loop claims/s of as many workers (the p99 goal

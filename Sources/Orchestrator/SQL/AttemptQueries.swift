@@ -24,11 +24,8 @@ extension Orchestrator {
 
     /// The VM or heartbeat token with this digest, or `nil`.
     public func vmToken(digest: [UInt8]) async throws -> VMTokenLookup? {
-        let rows = try await client.query(
-            "SELECT build_id, attempt, kind, expires_at <= now() FROM vm_tokens WHERE digest = \(ByteBuffer(bytes: digest))",
-            logger: logger
-        )
-        for try await (build, attempt, kind, expired) in rows.decode((String, Int, String, Bool).self) {
+        let rows = try await client.execute(VMTokenStatement(digest: ByteBuffer(bytes: digest)), logger: logger)
+        for try await (build, attempt, kind, expired) in rows {
             return VMTokenLookup(buildID: build, attempt: attempt, kind: VMTokenLookup.Kind(rawValue: kind) ?? .heartbeat,
                                  isExpired: expired)
         }
@@ -37,16 +34,26 @@ extension Orchestrator {
 
     /// Why a guarded call for `attempt` of build `id` matched nothing, as the error to throw.
     public func refusal(build id: String, attempt: Int) async throws -> OrchestratorError {
-        guard let build = try await build(id) else { return OrchestratorError(.buildNotFound, buildID: id) }
-        switch build.status {
-        case .cancelled: return OrchestratorError(.buildCancelled, buildID: id)
-        case .completed, .failed: return OrchestratorError(.buildFinished, buildID: id)
-        case .pending:
-            // Re-queued since: whatever attempt the caller holds is over.
-            return OrchestratorError(.staleAttempt, buildID: id)
-        case .assigned, .building:
-            return OrchestratorError(build.attempt == attempt ? .notActive : .staleAttempt, buildID: id)
+        try await client.withConnection { connection in try await refusal(connection, build: id, attempt: attempt) }
+    }
+
+    /// ``refusal(build:attempt:)`` on `connection`: a transaction that was refused asks on its own connection.
+    /// Asking the pool for a second one would deadlock it once every pooled connection is held by a transaction
+    /// waiting for one more.
+    func refusal(_ connection: PostgresConnection, build id: String, attempt: Int) async throws -> OrchestratorError {
+        let rows = try await connection.query("SELECT status::text, attempt FROM builds WHERE id = \(id)", logger: logger)
+        for try await (status, current) in rows.decode((String, Int).self) {
+            switch BuildStatus(rawValue: status) {
+            case .cancelled: return OrchestratorError(.buildCancelled, buildID: id)
+            case .completed, .failed: return OrchestratorError(.buildFinished, buildID: id)
+            case .pending:
+                // Re-queued since: whatever attempt the caller holds is over.
+                return OrchestratorError(.staleAttempt, buildID: id)
+            case .assigned, .building, nil:
+                return OrchestratorError(current == attempt ? .notActive : .staleAttempt, buildID: id)
+            }
         }
+        return OrchestratorError(.buildNotFound, buildID: id)
     }
 
     /// A heartbeat (or any telemetry) of the current attempt: renews the lease for the heartbeat timeout, moves
@@ -79,7 +86,7 @@ extension Orchestrator {
         var worker: String?
         var previous: String?
         for try await (holder, status) in rows.decode((String, String).self) { (worker, previous) = (holder, status) }
-        guard let worker else { throw try await refusal(build: id, attempt: attempt) }
+        guard let worker else { throw try await refusal(connection, build: id, attempt: attempt) }
         // assigned → building is a status change the dashboards show; later heartbeats are not.
         if startBuilding, previous == BuildStatus.assigned.rawValue { try await notifyChange(connection) }
         try await connection.query(
@@ -211,7 +218,7 @@ extension Orchestrator {
                 """,
                 logger: logger
             ).count()
-            guard locked == 1 else { throw try await refusal(build: id, attempt: attempt) }
+            guard locked == 1 else { throw try await refusal(connection, build: id, attempt: attempt) }
             let result = try await placeResult()
             try await finish(connection, build: id, attempt: attempt, status: .completed, message: nil, result: result)
         }
@@ -251,7 +258,7 @@ extension Orchestrator {
         result: ResultFile?
     ) async throws {
         guard try await finish(connection, build: id, guard: .attempt(attempt), status: status, message: message, result: result) else {
-            throw try await refusal(build: id, attempt: attempt)
+            throw try await refusal(connection, build: id, attempt: attempt)
         }
     }
 
@@ -268,36 +275,14 @@ extension Orchestrator {
         let completed = status == .completed ? 1 : 0
         let level = status == .completed ? LogLevel.info : .error
         let line = status == .completed ? "Build completed" : "Build failed: \(message ?? "Build failed")"
-        let rows = try await connection.query(
-            """
-            WITH done AS (
-                UPDATE builds SET status = \(status.rawValue)::build_status, completed_at = now(),
-                       error_message = \(message), lease_expires_at = NULL, otp_digest = NULL, otp_expires_at = NULL,
-                       result_size = coalesce(\(result?.size), result_size),
-                       result_sha256 = coalesce(\(result?.sha256), result_sha256)
-                WHERE id = \(id) AND status IN ('assigned', 'building')
-                  AND (\(attempt)::int IS NULL OR attempt = \(attempt)::int)
-                  AND (\(worker)::text IS NULL OR worker_id = \(worker)::text)
-                RETURNING worker_id, attempt, extract(epoch FROM completed_at - started_at)::double precision AS ran_for
-            ), holder AS (
-                UPDATE workers SET last_seen_at = now(), builds_completed = builds_completed + \(completed),
-                       builds_failed = builds_failed + \(1 - completed)
-                WHERE id = (SELECT worker_id FROM done)
-            ), ended AS (
-                UPDATE build_attempts SET ended_at = now(), end_reason = \(status.rawValue)
-                WHERE build_id = \(id) AND attempt = (SELECT attempt FROM done) AND ended_at IS NULL
-            ), log_line AS (
-                INSERT INTO build_logs (build_id, logged_at, level, message)
-                SELECT \(id), clock_timestamp(), \(level.rawValue), \(line) FROM done
-            )
-            SELECT worker_id, ran_for, pg_notify(\(configuration.notificationChannel), 'changed')::text IS NOT NULL
-            FROM done
-            """,
-            logger: logger
-        )
+        let statement = FinishStatement(
+            status: status.rawValue, message: message, resultSize: result?.size, resultSHA256: result?.sha256,
+            buildID: id, attempt: attempt, worker: worker, completed: completed, level: level.rawValue, line: line,
+            notificationChannel: configuration.notificationChannel)
+        let rows = try await connection.execute(statement, logger: logger)
         var finished = false
         var ranFor: Double?
-        for try await (_, seconds, _) in rows.decode((String, Double?, Bool).self) { (finished, ranFor) = (true, seconds) }
+        for try await (_, seconds, _) in rows { (finished, ranFor) = (true, seconds) }
         guard finished else { return false }
         OrchestratorMetrics.buildFinished(status: status, ranFor: ranFor)
         return true
@@ -322,7 +307,7 @@ extension Orchestrator {
             """,
             logger: logger
         ).count()
-        guard rows == 1 else { throw try await refusal(build: id, attempt: attempt) }
+        guard rows == 1 else { throw try await refusal(connection, build: id, attempt: attempt) }
         // The attempt's VM tokens stay (bound to their attempt) so a late call is told "stale" (409), not "wrong" (403).
         try await endAttempt(connection, build: id, attempt: attempt, reason: "requeued")
         try await appendLog(connection, build: id, level: .warn, reason)

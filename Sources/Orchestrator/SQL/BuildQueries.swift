@@ -148,7 +148,8 @@ extension Orchestrator {
                 try await endAttempt(connection, build: id, attempt: attempt, reason: "cancelled")
             }
             guard cancelled else {
-                let exists = try await build(id) != nil
+                // On this connection: a second one from the pool could deadlock it (see `refusal`).
+                let exists = try await connection.query("SELECT 1 FROM builds WHERE id = \(id)", logger: logger).count() == 1
                 throw OrchestratorError(exists ? .buildFinished : .buildNotFound, buildID: id)
             }
             try await appendLog(connection, build: id, "Build cancelled by user")

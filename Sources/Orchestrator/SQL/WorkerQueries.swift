@@ -63,14 +63,8 @@ extension Orchestrator {
 
     /// The worker token with this digest, or `nil`.
     public func workerToken(digest: [UInt8]) async throws -> WorkerTokenLookup? {
-        let rows = try await client.query(
-            """
-            SELECT worker_id, expires_at, expires_at <= now(), revoked FROM worker_tokens
-            WHERE digest = \(ByteBuffer(bytes: digest))
-            """,
-            logger: logger
-        )
-        for try await (worker, expiresAt, expired, revoked) in rows.decode((String, Date, Bool, Bool).self) {
+        let rows = try await client.execute(WorkerTokenStatement(digest: ByteBuffer(bytes: digest)), logger: logger)
+        for try await (worker, expiresAt, expired, revoked) in rows {
             return WorkerTokenLookup(workerID: worker, expiresAt: expiresAt, isExpired: expired, isRevoked: revoked)
         }
         return nil
@@ -120,54 +114,20 @@ extension Orchestrator {
     public func poll(_ request: PollRequest) async throws -> AssignedJob? {
         try await transaction { connection in
             // Locks the worker row: two polls of one worker cannot claim two builds.
-            let seen = try await connection.query(
-                "UPDATE workers SET last_seen_at = now(), offline = false WHERE id = \(request.workerID) RETURNING id",
-                logger: logger
-            ).count()
+            var seen = 0
+            for try await _ in try await connection.execute(SeenWorkerStatement(workerID: request.workerID), logger: logger) {
+                seen += 1
+            }
             guard seen == 1 else { throw OrchestratorError(.workerNotFound) }
-            let otp = ByteBuffer(bytes: request.otpDigest)
-            let otpTTL = configuration.otpTTL.secondsValue
-            // One statement (one round trip) for the rest: the held build with a fresh OTP, or else a claim with its
+            // The rest in one statement (one round trip): the held build with a fresh OTP, or else a claim with its
             // attempt row, log line and notification. The worker row locked above keeps a second poll of this
-            // worker out until we commit, so the held check below cannot miss a build that poll claims.
-            let rows = try await connection.query(
-                """
-                WITH held AS (
-                    UPDATE builds SET otp_digest = \(otp), otp_expires_at = now() + \(otpTTL) * interval '1 second'
-                    WHERE id = (SELECT id FROM builds WHERE worker_id = \(request.workerID)
-                                AND status IN ('assigned', 'building') ORDER BY started_at LIMIT 1)
-                    RETURNING id, platform, certs_state = 'sealed' AS sealed, submitted_at, attempt
-                ), claimed AS (
-                    UPDATE builds SET status = 'assigned', worker_id = \(request.workerID), attempt = attempt + 1,
-                           started_at = now(), first_heartbeat_at = NULL, vm_ready_at = NULL,
-                           lease_expires_at = now() + \(configuration.assignmentLease.secondsValue) * interval '1 second',
-                           otp_digest = \(otp), otp_expires_at = now() + \(otpTTL) * interval '1 second'
-                    WHERE NOT EXISTS (SELECT FROM held) AND id = (
-                        SELECT id FROM builds
-                        WHERE status = 'pending'
-                          AND (\(request.platforms)::text[] IS NULL OR platform = ANY(\(request.platforms)::text[]))
-                          AND (NOT \(request.onlyIOSWithCerts) OR (platform = 'ios' AND certs_state = 'sealed'))
-                        ORDER BY queued_at, id
-                        LIMIT 1
-                        FOR UPDATE SKIP LOCKED)
-                    RETURNING id, platform, certs_state = 'sealed' AS sealed, submitted_at, attempt
-                ), attempt_row AS (
-                    INSERT INTO build_attempts (build_id, attempt, worker_id, assigned_at)
-                    SELECT id, attempt, \(request.workerID), now() FROM claimed
-                ), log_line AS (
-                    INSERT INTO build_logs (build_id, logged_at, level, message)
-                    SELECT id, clock_timestamp(), 'info',
-                           'Build assigned to worker ' || \(request.workerID)::text || ' (attempt ' || attempt || ')'
-                    FROM claimed
-                )
-                SELECT id, platform, sealed, submitted_at, attempt, false FROM held
-                UNION ALL
-                SELECT id, platform, sealed, submitted_at, attempt,
-                       pg_notify(\(configuration.notificationChannel), 'changed')::text IS NOT NULL FROM claimed
-                """,
-                logger: logger
-            )
-            for try await job in rows.decode((String, String, Bool, Date, Int, Bool).self) {
+            // worker out until we commit, so the held check cannot miss a build that poll claims.
+            let claim = ClaimStatement(
+                otpDigest: ByteBuffer(bytes: request.otpDigest), otpTTLSeconds: configuration.otpTTL.secondsValue,
+                workerID: request.workerID, leaseSeconds: configuration.assignmentLease.secondsValue,
+                platforms: request.platforms, onlyIOSWithCerts: request.onlyIOSWithCerts,
+                notificationChannel: configuration.notificationChannel)
+            for try await job in try await connection.execute(claim, logger: logger) {
                 // A re-queued build keeps its queued_at, the submission time: only first attempts say how long
                 // a build waited in the queue.
                 if job.5, job.4 == 1 { OrchestratorMetrics.firstAssignment(after: Date().timeIntervalSince(job.3)) }
