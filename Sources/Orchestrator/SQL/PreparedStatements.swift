@@ -9,38 +9,39 @@ import PostgresNIO
 // declared (`bindingDataTypes`), not inferred from the first run's values: a NULL carries no type, so a statement
 // first prepared with a NULL `$n` would take the type the SQL suggests and refuse a later non-NULL value of another.
 
-/// The worker token with a digest (`Orchestrator.workerToken(digest:)`): every call a worker makes.
-struct WorkerTokenStatement: PostgresPreparedStatement {
-    static let name = "fac_worker_token"
-    static let sql = "SELECT worker_id, expires_at, expires_at <= now(), revoked FROM worker_tokens WHERE digest = $1"
-    static let bindingDataTypes: [PostgresDataType] = [.bytea]
-    typealias Row = (String, Date, Bool, Bool)
+/// A lookup by a token's SHA-256 digest, the one parameter.
+protocol TokenDigestStatement: PostgresPreparedStatement {
+    var digest: ByteBuffer { get }
+}
 
-    var digest: ByteBuffer
+extension TokenDigestStatement {
+    static var bindingDataTypes: [PostgresDataType] { [.bytea] }
 
     func makeBindings() -> PostgresBindings {
         var bindings = PostgresBindings(capacity: 1)
         bindings.append(digest)
         return bindings
     }
+}
+
+/// The worker token with a digest (`Orchestrator.workerToken(digest:)`): every call a worker makes.
+struct WorkerTokenStatement: TokenDigestStatement {
+    static let name = "fac_worker_token"
+    static let sql = "SELECT worker_id, expires_at, expires_at <= now(), revoked FROM worker_tokens WHERE digest = $1"
+    typealias Row = (String, Date, Bool, Bool)
+
+    var digest: ByteBuffer
 
     func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
 }
 
 /// The VM or heartbeat token with a digest (`Orchestrator.vmToken(digest:)`): every call a build VM makes.
-struct VMTokenStatement: PostgresPreparedStatement {
+struct VMTokenStatement: TokenDigestStatement {
     static let name = "fac_vm_token"
     static let sql = "SELECT build_id, attempt, kind, expires_at <= now() FROM vm_tokens WHERE digest = $1"
-    static let bindingDataTypes: [PostgresDataType] = [.bytea]
     typealias Row = (String, Int, String, Bool)
 
     var digest: ByteBuffer
-
-    func makeBindings() -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 1)
-        bindings.append(digest)
-        return bindings
-    }
 
     func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
 }
