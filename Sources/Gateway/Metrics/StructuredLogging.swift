@@ -35,13 +35,13 @@ public struct StructuredLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    public func log(
-        level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?, source: String,
-        file: String, function: String, line: UInt
-    ) {
+    /// The event's level, message and metadata (the handler's own, then the event's, which wins). An error passed
+    /// with the event is not written: its description may hold what no log line should (SQL, a path); the code
+    /// says what failed in the message and its metadata instead.
+    public func log(event: LogEvent) {
         var fields = metadata
-        if let explicit { fields.merge(explicit) { _, new in new } }
-        sink(render(level: level, message: "\(message)", fields: fields, at: Date()))
+        if let explicit = event.metadata { fields.merge(explicit) { _, new in new } }
+        sink(render(level: event.level, message: "\(event.message)", fields: fields, at: Date()))
     }
 
     /// One line, without its line break.
@@ -152,16 +152,9 @@ public struct PoolUsageLogHandler: LogHandler {
         set { wrapped[metadataKey: key] = newValue }
     }
 
-    public func log(
-        level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String,
-        function: String, line: UInt
-    ) {
-        PoolUsage.shared.observe("\(message)")
-        if level >= wrapped.logLevel {
-            wrapped.log(
-                level: level, message: message, metadata: metadata, source: source, file: file, function: function,
-                line: line)
-        }
+    public func log(event: LogEvent) {
+        PoolUsage.shared.observe("\(event.message)")
+        if event.level >= wrapped.logLevel { wrapped.log(event: event) }
     }
 }
 
