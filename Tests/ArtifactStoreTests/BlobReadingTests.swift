@@ -44,6 +44,29 @@ struct BlobReadingTests {
         }
     }
 
+    /// A batch's memory is read into again only once nothing holds its bytes: a consumer that keeps every chunk to
+    /// the end (as a slow socket keeps its queued writes) finds each one as it was handed out, and so does one that
+    /// takes whole batches.
+    @Test(arguments: TestBackend.allCases)
+    func contents_chunksKeptToTheEnd_areNeverOverwrittenByLaterReads(backend: TestBackend) async throws {
+        try await StoreFixture.with(backend) { fixture in
+            let bytes = randomBytes(3_000_001)
+            let key = StoreFixture.key(.result)
+            _ = try await fixture.put(bytes, at: key)
+            let contents = try await fixture.store.contents(of: key, range: nil)
+            var kept: [ByteBuffer] = []
+            for try await chunk in contents { kept.append(chunk) }
+            #expect(kept.count > 16)
+            #expect(kept.flatMap { Array($0.readableBytesView) } == bytes)
+
+            var batches: [ByteBuffer] = []
+            var iterator = contents.makeAsyncIterator()
+            while let batch = try await iterator.nextBatch() { batches.append(batch) }
+            #expect(batches.count > 2)
+            #expect(batches.flatMap { Array($0.readableBytesView) } == bytes)
+        }
+    }
+
     @Test(arguments: TestBackend.allCases)
     func contents_ofRangePastTheEnd_throwsInvalidRange(backend: TestBackend) async throws {
         try await StoreFixture.with(backend) { fixture in

@@ -75,6 +75,10 @@ public protocol BlobByteSource: Sendable {
     /// Reads up to `length` bytes at `offset`; an empty buffer only at the end.
     func read(at offset: Int64, length: Int) async throws -> ByteBuffer
 
+    /// ``read(at:length:)``, into the storage of `spare` (a buffer this reader returned before) when nothing else
+    /// holds it any more, instead of new memory. The default ignores `spare`.
+    func read(at offset: Int64, length: Int, reusing spare: consuming ByteBuffer) async throws -> ByteBuffer
+
     /// The same blob, for a reader that will read nothing outside `range` (an object store then asks for just that
     /// range, instead of the rest of the object). The default is the source itself.
     func narrowed(to range: Range<Int64>) -> any BlobByteSource
@@ -82,4 +86,8 @@ public protocol BlobByteSource: Sendable {
 
 extension BlobByteSource {
     public func narrowed(to range: Range<Int64>) -> any BlobByteSource { self }
+
+    public func read(at offset: Int64, length: Int, reusing spare: consuming ByteBuffer) async throws -> ByteBuffer {
+        try await read(at: offset, length: length)
+    }
 }

@@ -43,6 +43,10 @@ public struct BlobContents: AsyncSequence, Sendable {
         let end: Int64
         let batchSize: Int
         var batch = ByteBuffer()
+        /// Batches already handed out, newest last, at most two. A read started when there are two reuses the older
+        /// one's memory if nothing holds it any more: by then its bytes have had a whole batch's time to reach the
+        /// socket, while the newer one was most likely handed to a write just now.
+        var handedOut: [ByteBuffer] = []
         /// The read of the batch at `offset`, started ahead.
         var readAhead: Task<ByteBuffer, any Error>?
 
@@ -62,14 +66,17 @@ public struct BlobContents: AsyncSequence, Sendable {
         /// at the end. May be mixed with ``next()``.
         public mutating func nextBatch() async throws -> ByteBuffer? {
             guard try await fill() else { return nil }
-            defer { batch = ByteBuffer() }
-            return batch
+            let whole = batch
+            batch.moveReaderIndex(forwardBy: batch.readableBytes)
+            return whole
         }
 
         /// Makes `batch` non-empty unless the range is done; starts the read of the batch after it.
         private mutating func fill() async throws -> Bool {
             guard batch.readableBytes == 0 else { return true }
             guard offset < end else { return false }
+            if batch.capacity > 0 { handedOut.append(batch) }
+            batch = ByteBuffer()
             let pending = readAhead ?? startRead()
             readAhead = nil
             let read = try await pending.value
@@ -84,9 +91,14 @@ public struct BlobContents: AsyncSequence, Sendable {
             return true
         }
 
-        private func startRead() -> Task<ByteBuffer, any Error> {
+        private mutating func startRead() -> Task<ByteBuffer, any Error> {
             let (source, offset, length) = (self.source, self.offset, Int(Swift.min(Int64(batchSize), end - offset)))
-            return Task { try await source.read(at: offset, length: length) }
+            guard handedOut.count == 2 else { return Task { try await source.read(at: offset, length: length) } }
+            let spare = HandOver(handedOut.removeFirst())
+            return Task {
+                guard let buffer = spare.take() else { return try await source.read(at: offset, length: length) }
+                return try await source.read(at: offset, length: length, reusing: buffer)
+            }
         }
     }
 }
