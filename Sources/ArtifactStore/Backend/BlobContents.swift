@@ -6,7 +6,9 @@ import NIOCore
 /// blob replaced or deleted meanwhile still streams the version that was opened. Reads are batched
 /// (``ArtifactStore/Configuration/readBatchSize``) and cut into chunks, so a download costs one thread hop per batch.
 /// The next batch is read while the current one is consumed (one read ahead), so the disk and the network work at
-/// the same time; ``Iterator/nextBatch()`` hands on a whole batch at once, for writers that take big buffers.
+/// the same time; ``Iterator/nextBatch()`` hands on a whole batch at once, for writers that take big buffers. A
+/// later read reuses the memory of a batch handed out two batches before, once nothing holds its bytes any more
+/// (``BlobByteSource/read(at:length:reusing:)``), so a long download does not fault in fresh pages for every batch.
 public struct BlobContents: AsyncSequence, Sendable {
     public typealias Element = ByteBuffer
     public typealias Failure = any Error
