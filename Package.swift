@@ -167,6 +167,7 @@ let package = Package(
         .executableTarget(
             name: "LoadGenerator",
             dependencies: [
+                "Identifiers",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import Identifiers
 import NIOCore
 import NIOHTTP1
 
@@ -153,9 +154,7 @@ struct ControllerClient: Sendable {
     /// The fail call's JSON. Build ids are `[A-Za-z0-9_-]` (the controller makes them), so a template needs no
     /// escaping; Foundation's JSONSerialization was a sixth of the assignment loop's CPU.
     static func failBody(_ build: String) -> ByteBuffer {
-        guard build.utf8.allSatisfy({ $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || (0x30...0x39).contains($0)
-            || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) })
-        else { return json(["build_id": build, "error": "fac-loadgen: released at once"]) }
+        guard BuildID(build) != nil else { return json(["build_id": build, "error": "fac-loadgen: released at once"]) }
         return ByteBuffer(string: #"{"build_id":""# + build + #"","error":"fac-loadgen: released at once"}"#)
     }
 

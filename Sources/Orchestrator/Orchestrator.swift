@@ -65,8 +65,8 @@ extension Date {
     public var millisecondsSince1970: Int64 { Int64((timeIntervalSince1970 * 1000).rounded(.down)) }
 }
 
-extension PostgresRowSequence {
-    /// Drains the sequence, e.g. after an UPDATE whose rows are not needed.
+extension AsyncSequence {
+    /// Drains the sequence, e.g. the rows of an UPDATE that are not needed, and counts them.
     func count() async throws -> Int {
         var count = 0
         for try await _ in self { count += 1 }

@@ -114,10 +114,7 @@ extension Orchestrator {
     public func poll(_ request: PollRequest) async throws -> AssignedJob? {
         try await transaction { connection in
             // Locks the worker row: two polls of one worker cannot claim two builds.
-            var seen = 0
-            for try await _ in try await connection.execute(SeenWorkerStatement(workerID: request.workerID), logger: logger) {
-                seen += 1
-            }
+            let seen = try await connection.execute(SeenWorkerStatement(workerID: request.workerID), logger: logger).count()
             guard seen == 1 else { throw OrchestratorError(.workerNotFound) }
             // The rest in one statement (one round trip): the held build with a fresh OTP, or else a claim with its
             // attempt row, log line and notification. The worker row locked above keeps a second poll of this
