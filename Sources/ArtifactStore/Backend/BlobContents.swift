@@ -95,12 +95,8 @@ public struct BlobContents: AsyncSequence, Sendable {
 
         private mutating func startRead() -> Task<ByteBuffer, any Error> {
             let (source, offset, length) = (self.source, self.offset, Int(Swift.min(Int64(batchSize), end - offset)))
-            guard handedOut.count == 2 else { return Task { try await source.read(at: offset, length: length) } }
-            let spare = HandOver(handedOut.removeFirst())
-            return Task {
-                guard let buffer = spare.take() else { return try await source.read(at: offset, length: length) }
-                return try await source.read(at: offset, length: length, reusing: buffer)
-            }
+            let spare = HandOver(handedOut.count == 2 ? handedOut.removeFirst() : ByteBuffer())
+            return Task { try await source.read(at: offset, length: length, reusing: spare.take() ?? ByteBuffer()) }
         }
     }
 }
